@@ -1,0 +1,9 @@
+"""The Amazon States Language: loading, validation and expression evaluation.
+
+Pure: no I/O, no clock, no threads, no globals. Everything that runs lives in `engine`.
+"""
+
+from asl.diagnostics import Diagnostic, Severity
+from asl.errors import DefinitionError, StatesError
+
+__all__ = ["DefinitionError", "Diagnostic", "Severity", "StatesError"]

@@ -1,0 +1,1 @@
+"""The `statelane` command line: thin typer commands over `engine` and `asl`."""
