@@ -1,0 +1,128 @@
+"""`statelane run`: run a state machine to completion in the foreground."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.app import app
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _fail_usage(message: str) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _read_input(input_json: str | None, input_file: Path | None) -> str | None:
+    if input_json is not None and input_file is not None:
+        raise _fail_usage("give either --input or --input-file, not both")
+    if input_file is not None:
+        try:
+            return input_file.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise _fail_usage(f"cannot read input file {input_file}: {exc.strerror or exc}") from None
+    if input_json is not None and input_json.startswith("@"):
+        return _read_input(None, Path(input_json[1:]))
+    return input_json
+
+
+@app.command("run")
+def run_command(
+    definition: Annotated[Path, typer.Argument(help="State machine definition (JSON or YAML).")],
+    input_json: Annotated[
+        str | None, typer.Option("--input", "-i", help="Execution input as JSON text, or @FILE.")
+    ] = None,
+    input_file: Annotated[
+        Path | None, typer.Option("--input-file", help="File holding the execution input.")
+    ] = None,
+    express: Annotated[bool, typer.Option("--express", help="Run as an Express workflow.")] = False,
+    name: Annotated[str | None, typer.Option("--name", help="Execution name (default: a UUID).")] = None,
+    state_machine_name: Annotated[
+        str | None,
+        typer.Option("--state-machine-name", help="State machine name (default: the file's stem)."),
+    ] = None,
+    lambdas: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--lambdas", help="Python file or module whose functions stand in for Lambda functions."
+        ),
+    ] = None,
+    fast_forward: Annotated[
+        bool, typer.Option("--fast-forward", help="Waits and retry back-off take no real time.")
+    ] = False,
+    lift_limits: Annotated[
+        bool, typer.Option("--lift-limits", help="Lift AWS's payload and history quotas (say so explicitly).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print DescribeExecution's JSON shape.")] = False,
+    history: Annotated[bool, typer.Option("--history", help="With --json: add the history events.")] = False,
+) -> None:
+    """Run DEFINITION to completion and print its output, or its error and cause."""
+    from asl.loader import LoadError
+    from engine.api import InvalidDefinition, InvalidExecutionInput, run
+    from engine.handlers.lambda_local import LambdaSourceError
+
+    try:
+        text = definition.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _fail_usage(f"cannot read {definition}: {exc.strerror or exc}") from None
+    input_text = _read_input(input_json, input_file)
+    if definition.suffix.lower() in (".yaml", ".yml"):
+        from asl import load
+
+        with contextlib.suppress(LoadError):  # a bad file is reported below, with positions
+            text = json.dumps(load(text, str(definition)).value)
+    listener = None
+    live = None
+    if not as_json and sys.stdout.isatty():
+        from cli.render import LiveRun
+
+        live = LiveRun()
+        listener = live.on_event
+    try:
+        if live is not None:
+            live.start()
+        execution = run(
+            text,
+            input_text,
+            name=name,
+            state_machine_name=state_machine_name or definition.stem,
+            express=express,
+            lambdas=lambdas,
+            fast_forward=fast_forward,
+            lift_limits=lift_limits,
+            listener=listener,
+        )
+    except (InvalidDefinition, LoadError) as exc:
+        if live is not None:
+            live.stop()
+        from cli.validate import report_definition
+
+        report_definition(definition, text, as_json=as_json)
+        if isinstance(exc, InvalidDefinition) and not as_json:
+            typer.echo("nothing ran: the definition is invalid", err=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    except InvalidExecutionInput as exc:
+        raise _fail_usage(str(exc)) from None
+    except LambdaSourceError as exc:
+        raise _fail_usage(str(exc)) from None
+    finally:
+        if live is not None:
+            live.stop()
+    code = EXIT_OK if execution.status.value == "SUCCEEDED" else EXIT_FAILED
+    if as_json:
+        out: dict[str, Any] = execution.describe(iso_dates=True)
+        if history:
+            out["events"] = execution.history(iso_timestamps=True)
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+        raise typer.Exit(code)
+    from cli.render import print_result
+
+    print_result(execution)
+    raise typer.Exit(code)

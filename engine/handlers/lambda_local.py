@@ -1,0 +1,286 @@
+"""Local Lambda: Python functions `handler(event, context)` standing in for Lambda functions.
+
+Serves both Lambda forms a Task can use: a plain function ARN in `Resource` (the
+result is the function's payload) and `arn:aws:states:::lambda:invoke` (the result
+is the SDK response envelope). Errors look exactly like the Python runtime's error
+document, because workflows branch on `errorType` and logs show the cause.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import json
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from email.utils import formatdate
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from asl.errors import DATA_LIMIT_EXCEEDED, StatesError
+from asl.json_text import dumps
+from engine.handlers.base import TaskRequest
+
+LambdaFunction = Callable[[Any, Any], Any]
+
+INVOKE_RESOURCE = "arn:aws:states:::lambda:invoke"
+PAYLOAD_LIMIT = 256 * 1024
+
+
+class LambdaSourceError(Exception):
+    """The `--lambdas` file or module could not be loaded."""
+
+
+@dataclass
+class LambdaContext:
+    """The subset of the Python runtime's context object handlers use."""
+
+    function_name: str
+    invoked_function_arn: str
+    aws_request_id: str
+    deadline: float
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: str = "128"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"statelane/[{self.function_version}]{self.aws_request_id}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.time()) * 1000))
+
+
+def load_functions(source: str) -> dict[str, LambdaFunction]:
+    """Functions from a Python file or an importable module, by Lambda function name.
+
+    A module-level `FUNCTIONS` mapping (name -> callable) wins; otherwise every public
+    callable is a function, reachable by its name with `-` written as `_`.
+    """
+    module = _load_module(source)
+    found: dict[str, LambdaFunction] = {}
+    for name, value in vars(module).items():
+        if callable(value) and not name.startswith("_") and not isinstance(value, type):
+            found[name] = value
+    explicit = getattr(module, "FUNCTIONS", None)
+    if isinstance(explicit, Mapping):
+        found.update({str(k): v for k, v in explicit.items() if callable(v)})
+    return found
+
+
+def _load_module(source: str) -> ModuleType:
+    path = Path(source)
+    if path.suffix == ".py" or path.exists():
+        if not path.is_file():
+            raise LambdaSourceError(f"no such Lambda source file: {source}")
+        name = f"statelane_lambdas_{abs(hash(str(path.resolve())))}"
+        spec = importlib.util.spec_from_file_location(name, path)
+        if spec is None or spec.loader is None:
+            raise LambdaSourceError(f"cannot load Lambda source file: {source}")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # the user's file failed to import: report, do not crash
+            raise LambdaSourceError(f"error importing {source}: {type(exc).__name__}: {exc}") from exc
+        return module
+    try:
+        return importlib.import_module(source)
+    except Exception as exc:
+        raise LambdaSourceError(f"cannot import Lambda module {source!r}: {exc}") from exc
+
+
+def parse_function_name(name: str) -> tuple[str, str | None]:
+    """(function name, qualifier) from a name, a full ARN or a partial ARN."""
+    parts = name.split(":")
+    if name.startswith("arn:"):
+        # arn:aws:lambda:region:account:function:name[:qualifier]
+        fn = parts[6] if len(parts) > 6 else parts[-1]
+        return fn, parts[7] if len(parts) > 7 else None
+    if len(parts) >= 3 and parts[1] == "function":
+        # account:function:name[:qualifier]
+        return parts[2], parts[3] if len(parts) > 3 else None
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return name, None
+
+
+class LocalLambdaHandler:
+    """Serves Lambda resources from local Python functions."""
+
+    def __init__(
+        self,
+        functions: Mapping[str, LambdaFunction] | None = None,
+        *,
+        request_ids: Callable[[], str] | None = None,
+    ) -> None:
+        self._functions = dict(functions or {})
+        import uuid
+
+        self._request_ids = request_ids or (lambda: str(uuid.uuid4()))
+
+    def add(self, name: str, function: LambdaFunction) -> None:
+        self._functions[name] = function
+
+    def handles(self, resource: str) -> bool:
+        if resource.startswith(INVOKE_RESOURCE):
+            return True
+        return resource.startswith("arn:") and ":lambda:" in resource and ":function:" in resource
+
+    def _find(self, name: str) -> LambdaFunction | None:
+        return self._functions.get(name) or self._functions.get(name.replace("-", "_"))
+
+    def invoke(self, request: TaskRequest) -> Any:
+        if request.resource.startswith(INVOKE_RESOURCE):
+            return self._invoke_service(request)
+        name, _qualifier = parse_function_name(request.resource)
+        status, payload_text, error_doc = self._call(name, request.parameters, request)
+        if status == "missing":
+            raise self._not_found(name, request)
+        if error_doc is not None:
+            # The plain-ARN integration passes Lambda's error document through as the runtime wrote it.
+            raise StatesError(str(error_doc.get("errorType") or "Lambda.Unknown"), json.dumps(error_doc))
+        _check_size(payload_text, request.resource)
+        return _parse_payload(payload_text)
+
+    def _invoke_service(self, request: TaskRequest) -> Any:
+        params = request.parameters if isinstance(request.parameters, Mapping) else {}
+        function_name = params.get("FunctionName")
+        if not isinstance(function_name, str):
+            raise StatesError(
+                "States.Runtime",
+                f"The Parameters '{dumps(request.parameters)}' could not be used to start the Task: "
+                '[The field "FunctionName" is required]',
+            )
+        name, qualifier = parse_function_name(function_name)
+        qualifier = params.get("Qualifier", qualifier)
+        event = params.get("Payload")
+        if isinstance(event, str):
+            # A string Payload is sent as the raw request body (it must itself be JSON text).
+            with contextlib.suppress(ValueError):
+                event = json.loads(event)
+        invocation_type = params.get("InvocationType", "RequestResponse")
+        if invocation_type == "Event":
+            if self._find(name) is None:
+                raise self._not_found(name, request)
+            threading.Thread(target=self._call, args=(name, event, request), daemon=True).start()
+            return _envelope("", 202, self._request_ids(), include_version=False)
+        if invocation_type == "DryRun":
+            if self._find(name) is None:
+                raise self._not_found(name, request)
+            return _envelope("", 204, self._request_ids(), include_version=False)
+        status, payload_text, error_doc = self._call(name, event, request)
+        if status == "missing":
+            raise self._not_found(name, request)
+        if error_doc is not None:
+            raise StatesError(str(error_doc.get("errorType") or "Lambda.Unknown"), dumps(error_doc))
+        _check_size(payload_text, "lambda")
+        version = qualifier if qualifier and qualifier != "$LATEST" and qualifier.isdigit() else "$LATEST"
+        return _envelope(_parse_payload(payload_text), 200, self._request_ids(), version=version)
+
+    def _call(self, name: str, event: Any, request: TaskRequest) -> tuple[str, str, dict[str, Any] | None]:
+        """Run the function as the Python runtime would: ('ok'|'missing', payload text, error doc)."""
+        function = self._find(name)
+        if function is None:
+            return "missing", "", None
+        request_id = self._request_ids()
+        timeout = request.timeout_seconds or 900
+        context = LambdaContext(
+            function_name=name,
+            invoked_function_arn=f"arn:aws:lambda:{request.region}:123456789012:function:{name}",
+            aws_request_id=request_id,
+            deadline=time.time() + timeout,
+        )
+        # The runtime hands the function a fresh decoding of the request body, never our own objects.
+        event_copy = json.loads(dumps({} if event is None else event))
+        try:
+            result = function(event_copy, context)
+        except Exception as exc:
+            tb = exc.__traceback__
+            frames = traceback.format_tb(tb.tb_next if tb is not None else None)
+            doc = {
+                "errorMessage": str(exc),
+                "errorType": type(exc).__name__,
+                "requestId": request_id,
+                "stackTrace": frames,
+            }
+            return "ok", "", doc
+        if isinstance(result, bytes | bytearray):
+            return "ok", bytes(result).decode("utf-8", errors="replace"), None
+        try:
+            return "ok", json.dumps(result), None
+        except (TypeError, ValueError) as exc:
+            doc = {
+                "errorMessage": f"Unable to marshal response: {exc}",
+                "errorType": "Runtime.MarshalError",
+                "requestId": request_id,
+                "stackTrace": [],
+            }
+            return "ok", "", doc
+
+    def _not_found(self, name: str, request: TaskRequest) -> StatesError:
+        arn = f"arn:aws:lambda:{request.region}:123456789012:function:{name}:$LATEST"
+        return StatesError(
+            "Lambda.ResourceNotFoundException",
+            f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; Error Code: "
+            f"ResourceNotFoundException; Request ID: {self._request_ids()}; Proxy: null)",
+        )
+
+
+def _check_size(payload_text: str, resource: str) -> None:
+    if len(payload_text.encode("utf-8")) > PAYLOAD_LIMIT:
+        raise StatesError(
+            DATA_LIMIT_EXCEEDED,
+            f"The state/task '{resource}' returned a result with a size exceeding the maximum number "
+            "of bytes service limit.",
+        )
+
+
+def _parse_payload(text: str) -> Any:
+    if text == "":
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _envelope(
+    payload: Any, status: int, request_id: str, *, version: str = "$LATEST", include_version: bool = True
+) -> dict[str, Any]:
+    body = dumps(payload) if payload != "" else ""
+    date = formatdate(usegmt=True)
+    trace = f"Root=1-{int(time.time()):08x}-{request_id.replace('-', '')[:24]}"
+    headers = {
+        "Connection": "keep-alive",
+        "Content-Length": str(len(body.encode("utf-8"))),
+        "Content-Type": "application/json",
+        "Date": date,
+        "X-Amz-Executed-Version": version,
+        "x-amzn-Remapped-Content-Length": "0",
+        "x-amzn-RequestId": request_id,
+        "X-Amzn-Trace-Id": trace,
+    }
+    if not include_version:
+        headers.pop("X-Amz-Executed-Version")
+    out: dict[str, Any] = {}
+    if include_version:
+        out["ExecutedVersion"] = version
+    out["Payload"] = payload
+    out["SdkHttpMetadata"] = {
+        "AllHttpHeaders": {k: [v] for k, v in headers.items()},
+        "HttpHeaders": headers,
+        "HttpStatusCode": status,
+    }
+    out["SdkResponseMetadata"] = {"RequestId": request_id}
+    out["StatusCode"] = status
+    return out
