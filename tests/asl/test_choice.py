@@ -502,7 +502,22 @@ json_values = st.recursive(
     max_leaves=8,
 )
 paths = st.sampled_from(["$", "$.a", "$.b", "$.a.b", "$.c[0]", "$.a[*]", "$$.Execution.Name", "$var", "$.z"])
-operands = json_values | paths
+timestamps = st.sampled_from(["2012-10-09T19:00:55Z", "2012-10-09T19:00:55.5+01:00"])
+
+
+def operands(operator: str) -> st.SearchStrategy[Any]:
+    """Mostly well-typed operands for `operator` (so most rules compile), sometimes anything."""
+    if operator.endswith("Path"):
+        valid: st.SearchStrategy[Any] = paths
+    elif operator.startswith("Is") or operator.startswith("Boolean"):
+        valid = st.booleans()
+    elif operator.startswith("Numeric"):
+        valid = st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    elif operator.startswith("Timestamp"):
+        valid = timestamps
+    else:
+        valid = st.text(alphabet="ab*\\", max_size=4)
+    return st.one_of(valid, valid, valid, json_values)
 
 
 @st.composite
@@ -513,7 +528,7 @@ def rules(draw: st.DrawFn, depth: int = 0) -> Any:
             return {"Not": draw(rules(depth + 1))}
         return {combinator: draw(st.lists(rules(depth + 1), min_size=1, max_size=3))}
     operator = draw(st.sampled_from(sorted(COMPARISON_OPERATORS)))
-    return {"Variable": draw(paths), operator: draw(operands), "Next": "X"}
+    return {"Variable": draw(paths), operator: draw(operands(operator)), "Next": "X"}
 
 
 @settings(max_examples=300)
