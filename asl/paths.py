@@ -96,7 +96,15 @@ class _Filter:
     predicate: _Predicate
 
 
-_Segment = _Member | _Index | _Slice | _Wildcard | _Scan | _Filter
+@dataclass(frozen=True, slots=True)
+class _Function:
+    """A trailing Jayway function (``.length()``, ``.sum()``): AWS accepts the definition but the path
+    never resolves at run time (re:Post: ``$.Jobs.sum()`` "could not be found in the input")."""
+
+    call: str
+
+
+_Segment = _Member | _Index | _Slice | _Wildcard | _Scan | _Filter | _Function
 
 
 def _fragment(segment: _Segment) -> str:
@@ -113,6 +121,8 @@ def _fragment(segment: _Segment) -> str:
         return "[*]"
     if isinstance(segment, _Scan):
         return ".."
+    if isinstance(segment, _Function):
+        return "." + segment.call
     return "[?]"
 
 
@@ -174,12 +184,20 @@ class _Parser:
             if char == " ":
                 raise self.fail("use bracket notation ['my prop'] for names with blanks")
             if char == "(":
-                raise self.fail("path functions are not supported")
+                return self._function("".join(chars))
             chars.append(char)
             self.pos += 1
         if not chars:
             raise self.fail("empty member name")
         return _Member(("".join(chars),))
+
+    def _function(self, name: str) -> _Function:
+        close = self.text.find(")", self.pos)
+        if not name or close < 0 or (close + 1 < len(self.text) and self.text[close + 1] not in self.stop):
+            raise self.fail("a path function must end the path")
+        call = name + self.text[self.pos : close + 1]
+        self.pos = close + 1
+        return _Function(call)
 
     def _bracket(self) -> _Segment:
         text = self.text
@@ -380,9 +398,10 @@ def _apply(segment: _Segment, node: Any, root: Any) -> Iterator[Any]:
     elif isinstance(segment, _Wildcard):
         yield from _children(node)
     elif isinstance(segment, _Filter):
+        # AWS: "The @ operator ... does not match scalar values. It only matches objects."
         if isinstance(node, list):
             for item in node:
-                if segment.predicate.test(item, root):
+                if isinstance(item, dict) and segment.predicate.test(item, root):
                     yield item
         elif isinstance(node, dict) and segment.predicate.test(node, root):
             yield node
@@ -409,6 +428,7 @@ _PLAIN: Final = 0  # definite, member names only: walk with node[key]
 _KEYED: Final = 1  # definite with array indexes: walk with type checks
 _MERGE: Final = 2  # definite ending in a member union ['a','b'] (Jayway merges into one object)
 _MANY: Final = 3  # indefinite: list of matches
+_NEVER: Final = 4  # ends in a function: accepted, never resolves
 
 
 class Path:
@@ -433,6 +453,9 @@ class Path:
             elif isinstance(segment, _Member) and position == len(segments) - 1:
                 leaf = segment
                 mode = _MERGE
+            elif isinstance(segment, _Function):
+                mode = _NEVER
+                break
             else:
                 mode = _MANY
                 break
@@ -484,6 +507,9 @@ class Path:
     def _evaluate_slow(self, node: Any) -> Any:
         if self._mode == _MANY:
             return _select(self._segments, node, node)
+        if self._mode == _NEVER:
+            rendered = "$" + "".join(_fragment(segment) for segment in self._segments)
+            raise PathNotFound(self.text, f"No results for path: {rendered}")
         start = node  # _MERGE: walk the keys, then merge the union of members at the leaf
         for key in self._keys:
             if isinstance(key, str):

@@ -215,6 +215,20 @@ def test_filter_word_operators(text: str, expected: list[int]) -> None:
     assert [item["id"] for item in ev(text, data)] == expected
 
 
+def test_filter_matches_objects_only() -> None:
+    # AWS docs: "The @ operator ... does not match scalar values. It only matches objects."
+    assert ev("$.v[?(@ == 1)]", {"v": [1, 2, {"k": 1}]}) == []
+    assert ev("$.v[?(@.k == 1)]", {"v": [1, [1], {"k": 1}]}) == [{"k": 1}]
+
+
+def test_path_functions_are_accepted_but_never_resolve() -> None:
+    # re:Post: "$.Jobs.sum()" passed validation and failed with "could not be found in the input".
+    path = compile_path("$.Jobs.sum()")
+    assert is_path("$.Jobs.sum()") and path.definite
+    assert path.find({"Jobs": [1, 2]}) == (False, None)
+    assert detail("$.Jobs.sum()", {"Jobs": [1]}) == "No results for path: $['Jobs'].sum()"
+
+
 def test_filter_applies_to_an_object_itself() -> None:
     assert ev("$.a[?(@.s == 'str')].t", DOC) == [True]
 
@@ -272,7 +286,8 @@ def test_find_reports_presence_without_raising() -> None:
         "$.a[1:2:3]",
         "$['a",
         "$.a b",
-        "$.length()",
+        "$.a.length().b",
+        "$.sum(",
         "$[?(@.x ==)]",
         "$[?@.x]",
         "$[?(@.x =~ 'a')]",
@@ -293,7 +308,7 @@ def test_non_string_is_not_a_path() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["$.a[*]", "$..a", "$.a[?(@.x)]", "$.a[1:]", "$.a[0,1]", "$['a','b']", "$.*"]
+    "text", ["$.a[*]", "$..a", "$.a[?(@.x)]", "$.a[1:]", "$.a[0,1]", "$['a','b']", "$.*", "$.a.length()"]
 )
 def test_reference_paths_select_one_node_only(text: str) -> None:
     compile_path(text)
