@@ -384,7 +384,7 @@ class Interpreter:
     def _state_failed(self, frame: Frame, err: StatesError, *, processing: bool = False) -> None:
         st = frame.state
         assert st is not None
-        if processing and err.error != errors.DATA_LIMIT_EXCEEDED:
+        if processing and err.error not in (errors.DATA_LIMIT_EXCEEDED, errors.NO_CHOICE_MATCHED):
             err = self._prefix(frame, err)
         if err.location is not None and not frame.quiet:
             prev = frame.entered_prev if frame.last_event == frame.entered_id and st.type != "Wait" else None
@@ -855,9 +855,7 @@ class Interpreter:
                     self._exit(frame, st, output, branch.next, assigned)
                     return
             if st.default is None:
-                raise StatesError(
-                    errors.NO_CHOICE_MATCHED, "No Choice Rule matched and no Default was specified."
-                )
+                raise StatesError(errors.NO_CHOICE_MATCHED, "No Matches!")
             assigned = st.assign.evaluate(bindings) if st.assign is not None else None  # type: ignore[call-arg]
             output = st.output.evaluate(bindings) if st.output is not None else frame.input
             self._exit(frame, st, output, st.default, assigned)
@@ -873,9 +871,7 @@ class Interpreter:
                 break
         if target is None:
             if st.default is None:
-                raise StatesError(
-                    errors.NO_CHOICE_MATCHED, "No Choice Rule matched and no Default was specified."
-                )
+                raise StatesError(errors.NO_CHOICE_MATCHED, "No Matches!")
             target = st.default
         assigned = assign.evaluate(data, ctx, frame.var_view) if assign is not None else None  # type: ignore[call-arg]
         output = self._finish_output_path_only(frame, st, data, ctx)
