@@ -3,8 +3,9 @@
 A template is JSON in which every key ending in ``.$`` (at any depth, objects inside
 arrays too) is computed: ``$$...`` reads the context object, ``$...`` the template's
 input or a variable, anything else must be an intrinsic function call. The template is
-compiled once into a tree of small closures; subtrees without ``.$`` keys are
-precomputed and handed out as the very same object every time (values are never
+compiled once into a tree of small closures. Whatever does not depend on the input is
+computed at compile time and handed out as the very same object every time: subtrees
+without ``.$`` keys, and calls whose arguments are all literals (values are never
 mutated, so sharing is safe and saves the copy).
 """
 
@@ -18,9 +19,11 @@ from asl.errors import RUNTIME, DefinitionError, StatesError
 from asl.json_text import dumps
 from asl.paths import ROOT_DATA, PathNotFound, compile_path
 
-__all__ = ["Template", "compile_template"]
+__all__ = ["NULL_INPUT_CAUSE", "Template", "compile_template"]
 
-_Evaluator = Callable[[Any, Mapping[str, Any] | None, Mapping[str, Any] | None], Any]
+# data, context, variables, env (randomness for States.UUID / States.MathRandom, or None)
+_Evaluator = Callable[[Any, Mapping[str, Any] | None, Mapping[str, Any] | None, Any], Any]
+_Compiled = tuple[Any, _Evaluator | None]  # (value computed at compile time, or None + evaluator)
 
 # Observed on AWS: a template path over the input fails this way when the input is null
 # (e.g. `"Input.$": "$"` after a Task whose result was null).
@@ -30,88 +33,102 @@ NULL_INPUT_CAUSE: Final = "Unable to apply Path transformation to null or empty 
 class Template:
     """A compiled payload template; `evaluate` builds the payload for one input."""
 
-    __slots__ = ("_evaluate", "field", "static", "value")
+    __slots__ = ("_evaluate", "_result", "field", "static", "value")
 
-    def __init__(self, value: Any, field: str, evaluator: _Evaluator | None) -> None:
+    def __init__(self, value: Any, field: str, compiled: _Compiled) -> None:
         self.value = value  # the template as written
         self.field = field  # "Parameters", "ResultSelector", ... (for messages)
-        self.static = evaluator is None  # no `.$` key anywhere: evaluate returns `value` itself
-        self._evaluate = evaluator
+        self._result, self._evaluate = compiled
+        self.static = self._evaluate is None  # evaluate returns one precomputed (shared) value
 
     def __repr__(self) -> str:
         return f"Template({self.field}, {dumps(self.value)})"
 
     def evaluate(
-        self, data: Any, context: Mapping[str, Any] | None = None, variables: Mapping[str, Any] | None = None
+        self,
+        data: Any,
+        context: Mapping[str, Any] | None = None,
+        variables: Mapping[str, Any] | None = None,
+        env: Any = None,
     ) -> Any:
-        """The payload for `data`; `StatesError` (States.Runtime) when a definite path is missing."""
+        """The payload for `data`; `StatesError` (States.Runtime) when a definite path is missing.
+
+        `env` is the `asl.intrinsics.IntrinsicEnv` for calls that need randomness.
+        """
         if self._evaluate is None:
-            return self.value
-        return self._evaluate(data, context, variables)
+            return self._result
+        return self._evaluate(data, context, variables, env)
 
 
-def compile_template(value: Any, field: str = "Parameters") -> Template:
-    """Compile a payload template; `DefinitionError` for bad `.$` values or duplicate keys."""
-    return Template(value, field, _compile(value))
+def compile_template(value: Any, field: str = "Parameters", *, strict: bool = False) -> Template:
+    """Compile a payload template; `DefinitionError` for bad `.$` values or duplicate keys.
+
+    `strict` is handed to `compile_intrinsic`: False (the engine's choice) lets calls that AWS
+    accepts but fails at run time compile into calls that fail at run time.
+    """
+    return Template(value, field, _compile(value, strict))
 
 
-def _compile(node: Any) -> _Evaluator | None:
-    """An evaluator for `node`, or None when it holds no `.$` key (then it is its own value)."""
+def _compile(node: Any, strict: bool) -> _Compiled:
     if isinstance(node, dict):
-        return _compile_object(node)
+        return _compile_object(node, strict)
     if isinstance(node, list):
-        return _compile_array(node)
-    return None
+        return _compile_array(node, strict)
+    return node, None
 
 
-def _compile_object(node: dict[str, Any]) -> _Evaluator | None:
+def _compile_object(node: dict[str, Any], strict: bool) -> _Compiled:
     entries: list[tuple[str, Any, _Evaluator | None]] = []
     names: set[str] = set()
-    dynamic = False
+    unchanged = True  # the output would equal `node` itself: no `.$` key anywhere below
     for key, child in node.items():
         if key.endswith(".$"):
             name = key[:-2]
-            evaluator: _Evaluator | None = _compile_binding(key, child)
-            dynamic = True
+            value, evaluator = _compile_binding(key, child, strict)
+            unchanged = False
         else:
             name = key
-            evaluator = _compile(child)
-            dynamic = dynamic or evaluator is not None
+            value, evaluator = _compile(child, strict)
+            unchanged = unchanged and evaluator is None and value is child
         if name in names:
             raise DefinitionError(
                 f"The field '{name}' is defined more than once (as '{name}' and '{name}.$')"
             )
         names.add(name)
-        entries.append((name, child, evaluator))
-    if not dynamic:
-        return None
+        entries.append((name, value, evaluator))
+    if unchanged:
+        return node, None
+    if all(evaluator is None for _, _, evaluator in entries):
+        return {name: value for name, value, _ in entries}, None
     frozen = tuple(entries)
 
     def evaluate_object(
-        data: Any, context: Mapping[str, Any] | None, variables: Mapping[str, Any] | None
+        data: Any, context: Mapping[str, Any] | None, variables: Mapping[str, Any] | None, env: Any
     ) -> Any:
         out = {}
-        for name, literal, evaluator in frozen:
-            out[name] = literal if evaluator is None else evaluator(data, context, variables)
+        for name, value, evaluator in frozen:
+            out[name] = value if evaluator is None else evaluator(data, context, variables, env)
         return out
 
-    return evaluate_object
+    return None, evaluate_object
 
 
-def _compile_array(node: list[Any]) -> _Evaluator | None:
-    items = tuple((item, _compile(item)) for item in node)
+def _compile_array(node: list[Any], strict: bool) -> _Compiled:
+    items = tuple(_compile(item, strict) for item in node)
     if all(evaluator is None for _, evaluator in items):
-        return None
+        if all(value is item for (value, _), item in zip(items, node, strict=True)):
+            return node, None
+        return [value for value, _ in items], None
 
     def evaluate_array(
-        data: Any, context: Mapping[str, Any] | None, variables: Mapping[str, Any] | None
+        data: Any, context: Mapping[str, Any] | None, variables: Mapping[str, Any] | None, env: Any
     ) -> Any:
         return [
-            literal if evaluator is None else evaluator(data, context, variables)
-            for literal, evaluator in items
+            value if evaluator is None else evaluator(data, context, variables, env)
+            for value, evaluator in items
         ]
 
-    return evaluate_array
+    return None, evaluate_array
 
 
 def _invalid(key: str) -> DefinitionError:
@@ -121,7 +138,7 @@ def _invalid(key: str) -> DefinitionError:
     )
 
 
-def _compile_binding(key: str, text: Any) -> _Evaluator:
+def _compile_binding(key: str, text: Any, strict: bool) -> _Compiled:
     if not isinstance(text, str):
         raise _invalid(key)
     if text.startswith("$"):
@@ -129,20 +146,13 @@ def _compile_binding(key: str, text: Any) -> _Evaluator:
             path = compile_path(text)
         except DefinitionError as exc:
             raise _invalid(key) from exc
-        return _path_binding(key, text, path.evaluate, path.root == ROOT_DATA)
-    # Lazy: the intrinsic grammar is only loaded by templates that call a function.
-    compile_intrinsic = importlib.import_module("asl.intrinsics").compile_intrinsic
-    try:
-        intrinsic = compile_intrinsic(text)
-    except DefinitionError as exc:
-        raise _invalid(key) from exc
-    evaluator: _Evaluator = intrinsic.evaluate
-    return evaluator
+        return None, _path_binding(key, text, path.evaluate, path.root == ROOT_DATA)
+    return _intrinsic_binding(key, text, strict)
 
 
-def _path_binding(key: str, text: str, evaluate: _Evaluator, reads_input: bool) -> _Evaluator:
+def _path_binding(key: str, text: str, evaluate: Callable[..., Any], reads_input: bool) -> _Evaluator:
     def evaluate_path(
-        data: Any, context: Mapping[str, Any] | None, variables: Mapping[str, Any] | None
+        data: Any, context: Mapping[str, Any] | None, variables: Mapping[str, Any] | None, env: Any
     ) -> Any:
         if reads_input and data is None:
             raise StatesError(RUNTIME, NULL_INPUT_CAUSE)
@@ -156,3 +166,34 @@ def _path_binding(key: str, text: str, evaluate: _Evaluator, reads_input: bool) 
             raise StatesError(RUNTIME, cause) from None
 
     return evaluate_path
+
+
+def _intrinsic_binding(key: str, text: str, strict: bool) -> _Compiled:
+    # Lazy: the intrinsic grammar is only loaded by templates that call a function.
+    compile_intrinsic = importlib.import_module("asl.intrinsics").compile_intrinsic
+    try:
+        intrinsic = compile_intrinsic(text, strict=strict)
+    except DefinitionError as exc:
+        raise _invalid(key) from exc
+    if intrinsic.constant and not intrinsic.needs_env:
+        try:
+            return intrinsic.evaluate(None, None, None), None
+        except StatesError:
+            pass  # fails for every input: leave the failure to run time, where AWS reports it
+    call = intrinsic.evaluate
+
+    def evaluate_intrinsic(
+        data: Any, context: Mapping[str, Any] | None, variables: Mapping[str, Any] | None, env: Any
+    ) -> Any:
+        try:
+            return call(data, context, variables, env)
+        except PathNotFound as exc:
+            # Observed wording (AWS): "The function 'States.Array($.x)' had the following error:
+            # The JsonPath argument for the field '$.x' could not be found in the input '{...}'"
+            cause = (
+                f"The function '{text}' had the following error: The JsonPath argument for the field "
+                f"'{exc.path}' could not be found in the input '{dumps(data)}'"
+            )
+            raise StatesError(RUNTIME, cause) from None
+
+    return None, evaluate_intrinsic

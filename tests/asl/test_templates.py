@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib
-import sys
-import types
 from typing import Any
 
 import pytest
@@ -151,47 +148,50 @@ def test_bad_path_syntax_is_a_definition_error(text: str) -> None:
         compile_template({"v.$": text})
 
 
-def _intrinsics_module() -> Any:
-    try:
-        module = importlib.import_module("asl.intrinsics")
-    except ImportError:
-        return None
-    return module if hasattr(module, "compile_intrinsic") else None
-
-
-class _FakeIntrinsic:
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def evaluate(self, data: Any, context: Any, variables: Any) -> Any:
-        return [self.text, data, context, variables]
-
-
-def test_intrinsic_values_are_compiled_by_the_intrinsics_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Wiring only: a stand-in module records what the template hands over.
-    def compile_intrinsic(text: str) -> _FakeIntrinsic:
-        if not text.startswith("States."):
-            raise DefinitionError("not an intrinsic")
-        return _FakeIntrinsic(text)
-
-    fake = types.ModuleType("asl.intrinsics")
-    fake.compile_intrinsic = compile_intrinsic  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "asl.intrinsics", fake)
-    template = compile_template({"f.$": "States.Array($.a)"})
-    assert template.evaluate({"a": 1}, CONTEXT, {"v": 2}) == {
-        "f": ["States.Array($.a)", {"a": 1}, CONTEXT, {"v": 2}]
-    }
-    with pytest.raises(DefinitionError) as info:
-        compile_template({"f.$": "nonsense"})
-    assert "must be a valid JSONPath or a valid intrinsic function call" in str(info.value)
-
-
-@pytest.mark.skipif(_intrinsics_module() is None, reason="asl.intrinsics.compile_intrinsic not written yet")
-def test_real_intrinsics_inside_templates() -> None:
+def test_intrinsic_values_are_evaluated() -> None:
     template = compile_template(
         {"arr.$": "States.Array($.a, $$.Map.Item.Index, $v)", "s.$": "States.Format('x{}', $.a)"}
     )
     assert template.evaluate({"a": 1}, CONTEXT, {"v": "w"}) == {"arr": [1, 2, "w"], "s": "x1"}
+
+
+def test_constant_intrinsics_are_computed_once() -> None:
+    template = compile_template({"k.$": "States.Array(1, 'two')", "n": [{"m.$": "States.MathAdd(1, 2)"}]})
+    assert template.static
+    first = template.evaluate({"whatever": 1})
+    assert first == {"k": [1, "two"], "n": [{"m": 3}]}
+    assert template.evaluate(None) is first
+
+
+def test_intrinsic_needing_randomness_gets_the_env() -> None:
+    class Env:
+        def random(self) -> Any:
+            raise AssertionError("not used by States.UUID")
+
+        def uuid4(self) -> str:
+            return "00000000-0000-4000-8000-000000000000"
+
+    template = compile_template({"id.$": "States.UUID()"})
+    assert not template.static
+    assert template.evaluate({}, None, None, Env()) == {"id": "00000000-0000-4000-8000-000000000000"}
+
+
+def test_intrinsic_path_argument_failure_cause() -> None:
+    template = compile_template({"x.$": "States.Array($.optionalProperty)"})
+    with pytest.raises(StatesError) as info:
+        template.evaluate({"requiredProperty": 1})
+    assert info.value.error == RUNTIME
+    assert info.value.cause == (
+        "The function 'States.Array($.optionalProperty)' had the following error: The JsonPath argument "
+        "for the field '$.optionalProperty' could not be found in the input '{\"requiredProperty\":1}'"
+    )
+
+
+@pytest.mark.parametrize("text", ["nonsense", "States.NoSuchFunction(1)", "States.Array(", "Foo.Bar()"])
+def test_bad_intrinsic_is_a_definition_error(text: str) -> None:
+    with pytest.raises(DefinitionError) as info:
+        compile_template({"f.$": text})
+    assert "must be a valid JSONPath or a valid intrinsic function call" in str(info.value)
 
 
 _names = st.sampled_from(["a", "b", "c"])
