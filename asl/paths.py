@@ -158,6 +158,8 @@ class _Parser:
                 out.append(self._dotted())
             elif char == ".":
                 self.pos += 1
+                if self.pos < len(text) and text[self.pos] == "[":
+                    continue  # `$.abc.['def ghi']`: Jayway lets a dot precede a bracket (AWS docs use it)
                 out.append(self._dotted())
             elif char == "[":
                 out.append(self._bracket())

@@ -57,6 +57,7 @@ def detail(text: str, data: Any = DOC) -> str:
         ("$.a['n']", None),  # present but null is a value, not a miss
         ("$.delivery-partner", "ups"),  # dashes are legal in dotted names (corpus)
         ("$['a b']", 1),
+        ("$.a.['s']", "str"),  # AWS docs: $.abc.['def ghi']
         ("$.x\\.y", 2),  # escaped dot
         ("$.items[0].x", 1),
     ],
@@ -151,6 +152,8 @@ def test_member_union_at_the_leaf_merges_into_one_object() -> None:
         ("$.items[0,9]", [DOC["items"][0]]),
         ("$..x", [1, 2]),
         ("$..c", [2]),
+        ("$..[0]", [1, DOC["items"][0]]),  # every array's first element, in document order
+        ("$.a..*", [[1, {"c": 2}], None, "str", True, 1, {"c": 2}, 2]),
         ("$.a.b[*]", [1, {"c": 2}]),
         ("$.a.*", [[1, {"c": 2}], None, "str", True]),
         ("$['a','items'].s", ["str"]),  # a member of an array selects nothing
