@@ -1,0 +1,157 @@
+"""Where jsonata-python's builtins differ from jsonata-js (which AWS matches), JS-faithful versions.
+
+- `$string` (and the ``&`` operator, which calls the same routine): numbers are
+  written as JavaScript writes ``Number(n.toPrecision(15))``, at every depth, so
+  ``$string(1e20)`` is ``"100000000000000000000"`` (AWS, floci #2669) and
+  ``$string(0.1 + 0.2)`` is ``"0.3"``; non-finite numbers are D3001.
+- `$number`: only JSON number syntax (and the 0x/0o/0b prefixes) is cast; anything
+  else is D3030 instead of a Python ValueError.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from decimal import Decimal
+from typing import Any, Final
+
+from jsonata import JException, Jsonata
+from jsonata import functions as _functions
+from jsonata import parser as _parser
+from jsonata.utils import Utils
+
+_NULL: Final = Utils.NULL_VALUE
+_JSON_NUMBER: Final = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+_PREFIXED: Final = {"0x": 16, "0X": 16, "0o": 8, "0O": 8, "0b": 2, "0B": 2}
+
+
+def js_number_text(value: float | int) -> str:
+    """JavaScript's ``String(Number(value.toPrecision(15)))``."""
+    number = float(f"{float(value):.15g}")
+    if number.is_integer() and abs(number) < 1e21:
+        return str(int(number))
+    text = repr(number)
+    mantissa, _, exponent_text = text.partition("e")
+    exponent = int(exponent_text) if exponent_text else 0
+    if exponent_text and -7 < exponent < 21:
+        return format(Decimal(text), "f")
+    if not exponent_text:
+        return text
+    if mantissa.endswith(".0"):
+        mantissa = mantissa[:-2]
+    return f"{mantissa}e{'+' if exponent > 0 else '-'}{abs(exponent)}"
+
+
+def _is_function(value: Any) -> bool:
+    return isinstance(value, _parser.Parser.Symbol | Jsonata.JFunctionCallable)
+
+
+def _check_finite(value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise JException("D3001", -1)
+
+
+def _to_serialisable(value: Any) -> Any:
+    """Replace numbers by markers holding their JS text, functions by "" (JSON.stringify's replacer)."""
+    if value is _NULL or value is None:
+        return None
+    if isinstance(value, bool | str):
+        return value
+    if isinstance(value, int | float):
+        _check_finite(value)
+        return _JsNumber(js_number_text(value))
+    if isinstance(value, dict):
+        return {str(k): _to_serialisable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_serialisable(value[i]) for i in range(len(value))]
+    if _is_function(value):
+        return ""
+    return str(value)
+
+
+class _JsNumber(float):
+    """A float whose JSON text is fixed in advance (json's encoder calls float.__repr__)."""
+
+    text: str
+
+    def __new__(cls, text: str) -> _JsNumber:
+        instance = super().__new__(cls, float(text))
+        instance.text = text
+        return instance
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _float_text(value: float) -> str:
+    return value.text if isinstance(value, _JsNumber) else float.__repr__(value)
+
+
+class _Encoder(json.JSONEncoder):
+    def iterencode(self, o: Any, _one_shot: bool = False) -> Any:
+        # The C encoder formats floats itself; the pure-Python one takes the formatter as a parameter.
+        return json.encoder._make_iterencode(  # type: ignore[attr-defined]
+            {},
+            self.default,
+            json.encoder.py_encode_basestring,
+            self.indent,
+            _float_text,
+            self.key_separator,
+            self.item_separator,
+            self.sort_keys,
+            self.skipkeys,
+            _one_shot,
+        )(o, 0)
+
+
+_COMPACT: Final = _Encoder(separators=(",", ":"), ensure_ascii=False)
+_PRETTY: Final = _Encoder(indent="  ", separators=(",", ": "), ensure_ascii=False)
+
+
+def string(arg: Any, prettify: Any = None) -> Any:
+    """jsonata-js ``$string(arg, prettify)``."""
+    if isinstance(arg, Utils.JList) and arg.outer_wrapper:
+        arg = arg[0]
+    if arg is None:
+        return None
+    if isinstance(arg, str):
+        return arg
+    if _is_function(arg):
+        return ""
+    if isinstance(arg, int | float) and not isinstance(arg, bool):
+        _check_finite(arg)
+        return js_number_text(arg)
+    encoder = _PRETTY if prettify is True else _COMPACT
+    return encoder.encode(_to_serialisable(arg))
+
+
+def number(arg: Any) -> Any:
+    """jsonata-js ``$number(arg)``."""
+    if arg is None:
+        return None
+    if arg is _NULL:
+        raise JException("T0410", -1, 1, "number")
+    if isinstance(arg, bool):
+        return 1 if arg else 0
+    if isinstance(arg, int | float):
+        return arg
+    if isinstance(arg, str):
+        base = _PREFIXED.get(arg[:2])
+        try:
+            if base is not None:
+                return int(arg[2:], base)
+            if _JSON_NUMBER.fullmatch(arg):
+                return Utils.convert_number(float(arg))
+        except (ValueError, OverflowError):
+            pass
+    raise JException("D3030", -1, arg)
+
+
+def install() -> None:
+    """Bind the fixed builtins: the function table the evaluator looks up, and the routine ``&`` calls."""
+    _functions.Functions.string = staticmethod(string)
+    _functions.Functions.number = staticmethod(number)
+    for name, signature in (("string", "<x-b?:s>"), ("number", "<(nsb)-:n>")):
+        native = Jsonata.JNativeFunction(name, signature, _functions.Functions, name)
+        Jsonata.static_frame.bind(name, native)
