@@ -222,6 +222,8 @@ class Interpreter:
     def _emit(
         self, frame: Frame, event_type: str, details: dict[str, Any] | None, prev: int | None = None
     ) -> int:
+        if frame.quiet:  # distributed Map children: their events belong to child executions
+            return frame.last_event
         events = self._events
         event_id = len(events) + 1
         if not self.limits.lifted and not self.execution.express and event_id > self.limits.history_events:
@@ -255,11 +257,12 @@ class Interpreter:
                 "StartTime": iso_format(ex.start_date),
                 "Name": ex.name,
                 "RoleArn": ex.role_arn,
-                "RedriveCount": ex.redrive_count,
             },
             "StateMachine": self._machine_ctx,
             "State": state_ctx,
         }
+        if not ex.express:
+            ctx["Execution"]["RedriveCount"] = ex.redrive_count
         if task_token is not None:
             ctx["Task"] = {"Token": task_token}
         return ctx
@@ -381,21 +384,27 @@ class Interpreter:
 
     # ------------------------------------------------------------------ errors, retry, catch
 
-    def _state_failed(self, frame: Frame, err: StatesError, *, processing: bool = False) -> None:
+    def _state_failed(
+        self, frame: Frame, err: StatesError, *, processing: bool = False, failed_event: str | None = None
+    ) -> None:
+        """Retry, catch or fail the frame's current state.
+
+        `failed_event` (`MapStateFailed` / `ParallelStateFailed`) is recorded only when
+        the failure is final for this attempt series: AWS writes none before a retry.
+        """
         st = frame.state
         assert st is not None
         if processing and err.error not in (errors.DATA_LIMIT_EXCEEDED, errors.NO_CHOICE_MATCHED):
             err = self._prefix(frame, err)
-        if err.location is not None and not frame.quiet:
+        if err.location is not None:
             prev = frame.entered_prev if frame.last_event == frame.entered_id and st.type != "Wait" else None
-            self._emit(
-                frame,
-                "EvaluationFailed",
-                {"cause": err.cause, "error": err.error, "location": err.location, "state": st.name},
-                prev=prev,
-            )
-            if st.type == "Map":
-                self._emit(frame, "MapStateFailed", None)
+            details: dict[str, Any] = {"cause": err.cause, "error": err.error}
+            if err.location:
+                details["location"] = err.location
+            details["state"] = st.name
+            self._emit(frame, "EvaluationFailed", details, prev=prev)
+            if st.type == "Map" and failed_event is None:
+                failed_event = "MapStateFailed"
             err = StatesError(err.error, err.cause)
         if err.error != errors.RUNTIME:
             for i, retrier in enumerate(st.retriers):
@@ -412,8 +421,12 @@ class Interpreter:
                     break
             for catcher in st.catchers:
                 if catcher.matches(err.error):
+                    if failed_event is not None:
+                        self._emit(frame, failed_event, None)
                     self._catch(frame, st, catcher, err)
                     return
+        if failed_event is not None:
+            self._emit(frame, failed_event, None)
         self._frame_failed(frame, err)
 
     def _retry(self, frame: Frame, attempt: int) -> None:
@@ -464,29 +477,33 @@ class Interpreter:
         owner = join.frame
         join.active.discard(frame)
         if join.kind == "map":
+            inner_last = frame.last_event
             if not frame.quiet:
                 self._emit(
                     frame,
                     "MapIterationFailed",
                     {"index": frame.index, "name": _state_name(owner)},
+                    prev=inner_last,
                 )
             join.failures += 1
             join.pending -= 1
             if join.failed is None and self._tolerated(join):
-                owner.last_event = frame.last_event if frame.quiet else owner.last_event
+                if not frame.quiet:
+                    owner.last_event = inner_last
                 self._map_spawn_more(join, after=frame)
                 return
             if join.failed is None:
                 join.failed = (
-                    err
-                    if not join.distributed
-                    else StatesError(
+                    StatesError(
                         errors.EXCEED_TOLERATED_FAILURE_THRESHOLD,
                         "The specified tolerated failure threshold was exceeded",
                     )
+                    if join.distributed
+                    else err
                 )
                 self._abort_children(join)
-                owner.last_event = frame.last_event - (0 if frame.quiet else 1)
+                if not frame.quiet:
+                    owner.last_event = inner_last
                 self._join_failed(join)
             return
         # parallel
@@ -594,12 +611,14 @@ class Interpreter:
         assert st is not None
         frame.child_join = None
         frame.waiting = ""
+        kind = "Parallel" if join.kind == "parallel" else "Map"
+        # Recordings since November 2024: MapStateExited points at MapRunStarted, the parent
+        # of MapRunSucceeded (earlier recordings pointed at MapRunSucceeded).
+        parent_prev = frame.last_event
         if join.distributed:
             self._emit(frame, "MapRunSucceeded", None)
-        kind = "Parallel" if join.kind == "parallel" else "Map"
-        parent_prev = frame.last_event
         self._emit(frame, f"{kind}StateSucceeded", None)
-        frame.last_event = parent_prev  # the Exited event is a sibling of Succeeded
+        frame.last_event = parent_prev  # the Exited event is a sibling of Succeeded (of MapRunSucceeded)
         try:
             self._after_result(frame, st, join.results)
         except StatesError as err:
@@ -612,14 +631,9 @@ class Interpreter:
         frame.child_join = None
         frame.waiting = ""
         if join.distributed:
-            self._emit(
-                frame,
-                "MapRunFailed",
-                {"error": join.failed.error, "cause": join.failed.cause},
-            )
+            self._emit(frame, "MapRunFailed", {"error": join.failed.error, "cause": join.failed.cause})
         kind = "Parallel" if join.kind == "parallel" else "Map"
-        self._emit(frame, f"{kind}StateFailed", None)
-        self._state_failed(frame, join.failed)
+        self._state_failed(frame, join.failed, failed_event=f"{kind}StateFailed")
 
     # ------------------------------------------------------------------ result pipeline shared by Task/Map/Parallel
 
@@ -1093,6 +1107,7 @@ class Interpreter:
 
     def _run_map(self, frame: Frame, st: State) -> None:
         ctx = self._context(frame, st) if st.uses_context or st.is_jsonata else None
+        bindings: ChainMap[str, Any] | None = None
         if st.is_jsonata:
             assert ctx is not None
             bindings = self._bindings(frame, {"input": frame.input, "context": ctx})
@@ -1106,54 +1121,24 @@ class Interpreter:
                     raise StatesError(
                         errors.QUERY_EVALUATION_ERROR,
                         f"Map state input must be an array but was: {_type_name(items)}",
-                        location="Items",
+                        location="",
                     )
             eff_input = frame.input
-            concurrency = _opt_eval(st.max_concurrency_expr, bindings, st.max_concurrency)
-            tol_count = _opt_eval(st.tolerated_failure_count_expr, bindings, st.tolerated_failure_count)
-            tol_pct = _opt_eval(
-                st.tolerated_failure_percentage_expr, bindings, st.tolerated_failure_percentage
-            )
         else:
             eff_input = self._input_path(frame, st, frame.input, ctx)
-            if st.items_path is not None:
-                items = self._path(st.items_path, eff_input, ctx, frame)
-                if not isinstance(items, list):
-                    raise StatesError(
-                        errors.RUNTIME, f'Reference path "{st.items_path.text}" must point to array.'
-                    )
-            else:
-                items = eff_input
-                if not isinstance(items, list):
-                    raise StatesError(errors.RUNTIME, 'Reference path "$" must point to array.')
-            concurrency = st.max_concurrency
-            if st.max_concurrency_path is not None:
-                concurrency = self._int_from_path(
-                    frame, st.max_concurrency_path, eff_input, ctx, "MaxConcurrencyPath"
-                )
-            tol_count = st.tolerated_failure_count
-            if st.tolerated_failure_count_path is not None:
-                tol_count = self._int_from_path(
-                    frame, st.tolerated_failure_count_path, eff_input, ctx, "ToleratedFailureCountPath"
-                )
-                if tol_count < 0:
-                    raise StatesError(errors.RUNTIME, "ToleratedFailureCount cannot be negative.")
-            tol_pct = st.tolerated_failure_percentage
-            if st.tolerated_failure_percentage_path is not None:
-                tol_pct = self._float_from_path(
-                    frame,
-                    st.tolerated_failure_percentage_path,
-                    eff_input,
-                    ctx,
-                    "ToleratedFailurePercentagePath",
-                )
-                if not 0 <= tol_pct <= 100:
-                    raise StatesError(errors.RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+            items_path = st.items_path
+            items = eff_input if items_path is None else self._path(items_path, eff_input, ctx, frame)
+            if not isinstance(items, list):
+                shown = "$" if items_path is None else items_path.text
+                raise StatesError(errors.RUNTIME, f'Reference path "{shown}" must point to array.')
         batches = False
         if st.item_batcher is not None:
             items = self._batch(frame, st, items, eff_input, ctx)
             batches = True
+        concurrency = self._map_concurrency(frame, st, eff_input, ctx, bindings)
         self._emit(frame, "MapStateStarted", {"length": len(items)})
+        # AWS resolves the tolerance settings only after MapStateStarted.
+        tol_count, tol_pct = self._map_tolerance(frame, st, eff_input, ctx, bindings)
         join = Join(
             frame=frame,
             kind="map",
@@ -1178,6 +1163,49 @@ class Interpreter:
             self._join_succeeded(join)
             return
         self._map_spawn_more(join, after=None)
+
+    def _map_concurrency(
+        self,
+        frame: Frame,
+        st: State,
+        eff_input: Any,
+        ctx: Mapping[str, Any] | None,
+        bindings: ChainMap[str, Any] | None,
+    ) -> Any:
+        if bindings is not None:
+            return _opt_eval(st.max_concurrency_expr, bindings, st.max_concurrency)
+        if st.max_concurrency_path is not None:
+            return self._int_from_path(frame, st.max_concurrency_path, eff_input, ctx, "MaxConcurrencyPath")
+        return st.max_concurrency
+
+    def _map_tolerance(
+        self,
+        frame: Frame,
+        st: State,
+        eff_input: Any,
+        ctx: Mapping[str, Any] | None,
+        bindings: ChainMap[str, Any] | None,
+    ) -> tuple[Any, Any]:
+        if bindings is not None:
+            return (
+                _opt_eval(st.tolerated_failure_count_expr, bindings, st.tolerated_failure_count),
+                _opt_eval(st.tolerated_failure_percentage_expr, bindings, st.tolerated_failure_percentage),
+            )
+        tol_count = st.tolerated_failure_count
+        if st.tolerated_failure_count_path is not None:
+            tol_count = self._int_from_path(
+                frame, st.tolerated_failure_count_path, eff_input, ctx, "ToleratedFailureCountPath"
+            )
+            if tol_count < 0:
+                raise StatesError(errors.RUNTIME, "ToleratedFailureCount cannot be negative.")
+        tol_pct = st.tolerated_failure_percentage
+        if st.tolerated_failure_percentage_path is not None:
+            tol_pct = self._float_from_path(
+                frame, st.tolerated_failure_percentage_path, eff_input, ctx, "ToleratedFailurePercentagePath"
+            )
+            if not 0 <= tol_pct <= 100:
+                raise StatesError(errors.RUNTIME, "ToleratedFailurePercentage must be between 0 and 100.")
+        return tol_count, tol_pct
 
     def _map_spawn_more(self, join: Join, after: Frame | None) -> None:
         frame = join.frame
@@ -1277,9 +1305,12 @@ class Interpreter:
         self, frame: Frame, path: ReferencePath, data: Any, ctx: Mapping[str, Any] | None, field_name: str
     ) -> int:
         value = self._path(path, data, ctx, frame)
+        if isinstance(value, str):
+            try:
+                return int(value.strip())
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                return int(value)
             raise StatesError(
                 errors.RUNTIME,
                 f'The {field_name} field refers to value "{_plain(value)}" which is not a valid integer: {path.text}',
@@ -1290,6 +1321,11 @@ class Interpreter:
         self, frame: Frame, path: ReferencePath, data: Any, ctx: Mapping[str, Any] | None, field_name: str
     ) -> float:
         value = self._path(path, data, ctx, frame)
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise StatesError(
                 errors.RUNTIME,

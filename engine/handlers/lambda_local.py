@@ -185,7 +185,16 @@ class LocalLambdaHandler:
             raise StatesError(str(error_doc.get("errorType") or "Lambda.Unknown"), dumps(error_doc))
         _check_size(payload_text, "lambda")
         version = qualifier if qualifier and qualifier != "$LATEST" and qualifier.isdigit() else "$LATEST"
-        return _envelope(_parse_payload(payload_text), 200, self._request_ids(), version=version)
+        request_id = self._request_ids()
+        log_result = _log_tail(request_id, version) if params.get("LogType") == "Tail" else None
+        return _envelope(
+            _parse_payload(payload_text),
+            200,
+            request_id,
+            version=version,
+            body=payload_text,
+            log_result=log_result,
+        )
 
     def _call(self, name: str, event: Any, request: TaskRequest) -> tuple[str, str, dict[str, Any] | None]:
         """Run the function as the Python runtime would: ('ok'|'missing', payload text, error doc)."""
@@ -236,6 +245,19 @@ class LocalLambdaHandler:
         )
 
 
+def _log_tail(request_id: str, version: str) -> str:
+    """The base64 tail of the invocation's log that `LogType: Tail` asks for."""
+    import base64
+
+    text = (
+        f"START RequestId: {request_id} Version: {version}\n"
+        f"END RequestId: {request_id}\n"
+        f"REPORT RequestId: {request_id}\tDuration: 1.00 ms\tBilled Duration: 1 ms\t"
+        "Memory Size: 128 MB\tMax Memory Used: 32 MB\t\n"
+    )
+    return base64.b64encode(text.encode()).decode()
+
+
 def _check_size(payload_text: str, resource: str) -> None:
     if len(payload_text.encode("utf-8")) > PAYLOAD_LIMIT:
         raise StatesError(
@@ -255,9 +277,16 @@ def _parse_payload(text: str) -> Any:
 
 
 def _envelope(
-    payload: Any, status: int, request_id: str, *, version: str = "$LATEST", include_version: bool = True
+    payload: Any,
+    status: int,
+    request_id: str,
+    *,
+    version: str = "$LATEST",
+    include_version: bool = True,
+    body: str = "",
+    log_result: str | None = None,
 ) -> dict[str, Any]:
-    body = dumps(payload) if payload != "" else ""
+    """The SDK response AWS's lambda:invoke integration returns; `body` is the raw response payload."""
     date = formatdate(usegmt=True)
     trace = f"Root=1-{int(time.time()):08x}-{request_id.replace('-', '')[:24]}"
     headers = {
@@ -272,9 +301,13 @@ def _envelope(
     }
     if not include_version:
         headers.pop("X-Amz-Executed-Version")
+    if log_result is not None:
+        headers["X-Amz-Log-Result"] = log_result
     out: dict[str, Any] = {}
     if include_version:
         out["ExecutedVersion"] = version
+    if log_result is not None:
+        out["LogResult"] = log_result
     out["Payload"] = payload
     out["SdkHttpMetadata"] = {
         "AllHttpHeaders": {k: [v] for k, v in headers.items()},
