@@ -5,5 +5,16 @@ Pure: no I/O, no clock, no threads, no globals. Everything that runs lives in `e
 
 from asl.diagnostics import Diagnostic, Severity
 from asl.errors import DefinitionError, StatesError
+from asl.loader import Document, LoadError, load
+from asl.validation import validate
 
-__all__ = ["DefinitionError", "Diagnostic", "Severity", "StatesError"]
+__all__ = [
+    "DefinitionError",
+    "Diagnostic",
+    "Document",
+    "LoadError",
+    "Severity",
+    "StatesError",
+    "load",
+    "validate",
+]
