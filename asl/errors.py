@@ -25,6 +25,8 @@ ITEM_READER_FAILED: Final = "States.ItemReaderFailed"
 RESULT_WRITER_FAILED: Final = "States.ResultWriterFailed"
 NO_CHOICE_MATCHED: Final = "States.NoChoiceMatched"
 BRANCH_FAILED: Final = "States.BranchFailed"
+#: AWS reports a ResultPath that cannot be applied under this name (not the spec's ResultPathMatchFailure).
+REFERENCE_PATH_CONFLICT: Final = "States.ReferencePathConflict"
 
 
 class StatesError(Exception):

@@ -324,7 +324,7 @@ class Interpreter:
     def _effective_input(self, frame: Frame, st: State, ctx: Mapping[str, Any] | None) -> Any:
         data = self._input_path(frame, st, frame.input, ctx)
         if st.parameters is not None:
-            data = st.parameters.evaluate(data, ctx, frame.var_view)
+            data = st.parameters.evaluate(data, ctx, frame.var_view, self.ids)
         return data
 
     def _finish_output(
@@ -450,7 +450,7 @@ class Interpreter:
             else:
                 ctx = self._context(frame, st) if st.uses_context else None
                 assigned = (
-                    catcher.assign.evaluate(error_output, ctx, frame.var_view)  # type: ignore[call-arg]
+                    catcher.assign.evaluate(error_output, ctx, frame.var_view, self.ids)  # type: ignore[call-arg]
                     if catcher.assign is not None
                     else None
                 )
@@ -646,12 +646,12 @@ class Interpreter:
             output = st.output.evaluate(bindings) if st.output is not None else result
         else:
             assigned = (
-                st.assign.evaluate(result, ctx, frame.var_view)  # type: ignore[call-arg]
+                st.assign.evaluate(result, ctx, frame.var_view, self.ids)  # type: ignore[call-arg]
                 if st.assign is not None
                 else None
             )
             if st.result_selector is not None:
-                result = st.result_selector.evaluate(result, ctx, frame.var_view)
+                result = st.result_selector.evaluate(result, ctx, frame.var_view, self.ids)
             output = self._finish_output(frame, st, frame.input, result, ctx)
         self._check_size(st, output)
         self._exit(frame, st, output, self._next_of(st), assigned)
@@ -845,7 +845,7 @@ class Interpreter:
         else:
             result = st.result if st.has_result else self._effective_input(frame, st, ctx)
             assigned = (
-                st.assign.evaluate(result, ctx, frame.var_view)  # type: ignore[call-arg]
+                st.assign.evaluate(result, ctx, frame.var_view, self.ids)  # type: ignore[call-arg]
                 if st.assign is not None
                 else None
             )
@@ -887,7 +887,7 @@ class Interpreter:
             if st.default is None:
                 raise StatesError(errors.NO_CHOICE_MATCHED, "No Matches!")
             target = st.default
-        assigned = assign.evaluate(data, ctx, frame.var_view) if assign is not None else None  # type: ignore[call-arg]
+        assigned = assign.evaluate(data, ctx, frame.var_view, self.ids) if assign is not None else None  # type: ignore[call-arg]
         output = self._finish_output_path_only(frame, st, data, ctx)
         self._exit(frame, st, output, target, assigned)
 
@@ -941,7 +941,7 @@ class Interpreter:
                     f"The JSONPath '{expr.text}' specified for the field '{field_name}' could not be found in "
                     f"the input '{dumps(frame.input)}'",
                 ) from None
-        return expr.evaluate(frame.input, ctx, frame.var_view)
+        return expr.evaluate(frame.input, ctx, frame.var_view, self.ids)
 
     # ------------------------------------------------------------------ Wait
 
@@ -1061,7 +1061,9 @@ class Interpreter:
                 assigned = st.assign.evaluate(bindings) if st.assign is not None else None  # type: ignore[call-arg]
                 output = st.output.evaluate(bindings) if st.output is not None else frame.input
             else:
-                assigned = st.assign.evaluate(data, ctx, frame.var_view) if st.assign is not None else None  # type: ignore[call-arg]
+                assigned = (
+                    st.assign.evaluate(data, ctx, frame.var_view, self.ids) if st.assign is not None else None
+                )  # type: ignore[call-arg]
                 output = self._finish_output_path_only(frame, st, data, ctx)
         except StatesError as err:
             self._state_failed(frame, err, processing=True)
@@ -1244,7 +1246,7 @@ class Interpreter:
         if st.is_jsonata:
             bindings = self._bindings(frame, {"input": frame.input, "context": ctx})
             return st.item_selector.evaluate(bindings)  # type: ignore[call-arg]
-        return st.item_selector.evaluate(join.effective_input, ctx, frame.var_view)  # type: ignore[call-arg]
+        return st.item_selector.evaluate(join.effective_input, ctx, frame.var_view, self.ids)  # type: ignore[call-arg]
 
     def _batch(
         self, frame: Frame, st: State, items: list[Any], eff_input: Any, ctx: Mapping[str, Any] | None
@@ -1281,7 +1283,7 @@ class Interpreter:
                 )
                 batch_input = st.batch_input.evaluate(bindings)  # type: ignore[call-arg]
             else:
-                batch_input = st.batch_input.evaluate(eff_input, ctx, frame.var_view)  # type: ignore[call-arg]
+                batch_input = st.batch_input.evaluate(eff_input, ctx, frame.var_view, self.ids)  # type: ignore[call-arg]
         out: list[Any] = []
         current: list[Any] = []
         size = 0
