@@ -377,7 +377,9 @@ class Interpreter:
         if next_name is None:
             self._frame_succeeded(frame, output)
         else:
-            self._enter(frame, frame.scope.states[next_name], output)
+            # Continue this frame before any other (run to block), without growing the stack.
+            next_state = frame.scope.states[next_name]
+            self._runnable.appendleft(lambda: self._enter(frame, next_state, output))
 
     def _next_of(self, st: State) -> str | None:
         return None if st.end else st.next

@@ -487,3 +487,11 @@ def test_express_execution_arn() -> None:
     ex = run(machine({"A": {"Type": "Pass", "End": True}}), express=True, state_machine_name="sm", name="n1")
     assert ":express:sm:n1:" in ex.execution_arn
     assert "redriveCount" not in ex.describe()
+
+
+def test_long_chains_do_not_grow_the_stack() -> None:
+    n = 3000
+    states = {f"S{i}": {"Type": "Pass", "Next": f"S{i + 1}"} for i in range(n)}
+    states[f"S{n}"] = {"Type": "Pass", "Result": "done", "End": True}
+    ex = run(machine(states, start="S0"), express=True, fast_forward=True)
+    assert ex.output == "done"
