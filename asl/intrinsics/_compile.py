@@ -108,7 +108,7 @@ def compile_text(text: str, *, strict: bool) -> Compiled:
         raise DefinitionError(f"invalid intrinsic function call: {exc}") from None
     call = tree.children[0]
     assert isinstance(call, Tree)
-    return _Compiler(text, strict).call(call, depth=1)
+    return _Compiler(strict).call(call, depth=1)
 
 
 def _syntax_message(text: str, exc: UnexpectedInput) -> str:
@@ -180,10 +180,9 @@ def format_pieces(template: str) -> list[str] | None:
 
 
 class _Compiler:
-    """Walks one parse tree; holds the text (for messages) and the strictness."""
+    """Walks one parse tree; holds the strictness that decides how misuse is reported."""
 
-    def __init__(self, text: str, strict: bool) -> None:
-        self.text = text
+    def __init__(self, strict: bool) -> None:
         self.strict = strict
 
     # -- errors ------------------------------------------------------------------------------------
