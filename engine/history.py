@@ -41,6 +41,10 @@ class JsonText(str):
     __slots__ = ()
 
 
+class RenderedVariables(dict[str, str]):
+    """`assignedVariables` read back from a store: the values are already JSON text."""
+
+
 def details_member(event_type: str) -> str:
     if event_type.endswith("StateEntered"):
         return "stateEnteredEventDetails"
@@ -74,7 +78,11 @@ class HistoryEvent:
                         continue
                     rendered[key] = value if isinstance(value, JsonText) else dumps(value)
                 elif key == "assignedVariables":
-                    rendered[key] = {name: dumps(v) for name, v in value.items()}
+                    rendered[key] = (
+                        dict(value)
+                        if isinstance(value, RenderedVariables)
+                        else {name: dumps(v) for name, v in value.items()}
+                    )
                 else:
                     rendered[key] = value
             out[details_member(self.type)] = rendered

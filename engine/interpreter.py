@@ -101,6 +101,15 @@ class Frame:
     waiting: str = ""  # "", "task", "timer", "children"
     child_join: Join | None = None
     alive: bool = True
+    id: int = 0
+    task_token: str | None = None
+    task_timeout: float | None = None
+    task_heartbeat: float | None = None
+
+
+#: A unit of work for the run queue or a timer: (kind, frame, arguments). Plain data, so the
+#: queue and the timers can be written into a checkpoint.
+Step = tuple[str, "Frame | None", tuple[Any, ...]]
 
 
 class _Finished(Exception):
@@ -131,8 +140,21 @@ class Interpreter:
         self.listener = listener
         self._max_workers = max_workers
         self._pool: ThreadPoolExecutor | None = None
-        self._runnable: deque[Callable[[], None]] = deque()
-        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._runnable: deque[Step] = deque()
+        self._timers: list[tuple[float, int, Step]] = []
+        self._frames: dict[int, Frame] = {}
+        self._frame_ids = itertools.count(1)
+        self._committed_events = 0
+        self._on_commit: Callable[[Interpreter], None] | None = None
+        self._steps: dict[str, Callable[..., None]] = {
+            "enter": self._step_enter,
+            "retry": self._retry,
+            "wait_done": self._wait_done,
+            "task_timeout": self._task_timed_out,
+            "task_done": self._task_completed,
+            "reinvoke": self._reinvoke,
+            "exec_timeout": self._execution_timed_out,
+        }
         self._seq = itertools.count()
         self._completions: queue.Queue[tuple[Frame, int, Future[Any]]] = queue.Queue()
         self._in_flight = 0
@@ -145,7 +167,7 @@ class Interpreter:
     def run(self) -> Execution:
         ex = self.execution
         ex.role_arn = ex.role_arn or self.partition.role_arn()
-        root = Frame(scope=self.plan.root, vars={}, var_view=ChainMap(), last_event=0)
+        root = self._new_frame(Frame(scope=self.plan.root, vars={}, var_view=ChainMap(), last_event=0))
         root.var_view = ChainMap(root.vars)
         self._emit(
             root,
@@ -154,8 +176,13 @@ class Interpreter:
         )
         root.last_event = 0  # AWS: the first state's entered event points to 0, not to ExecutionStarted
         if self.plan.timeout_seconds:
-            self._add_timer(ex.start_date + self.plan.timeout_seconds, self._execution_timed_out)
-        self._runnable.append(lambda: self._enter(root, self.plan.root.start, ex.input))
+            self._add_timer(ex.start_date + self.plan.timeout_seconds, ("exec_timeout", None, ()))
+        self._runnable.append(("enter", root, (self.plan.root.start_at, ex.input)))
+        return self.resume()
+
+    def resume(self) -> Execution:
+        """Drive the execution from where it stands (a fresh start, or a restored checkpoint)."""
+        ex = self.execution
         try:
             self._loop()
         finally:
@@ -166,11 +193,17 @@ class Interpreter:
     def _loop(self) -> None:
         while not self._done:
             while self._runnable and not self._done:
-                step = self._runnable.popleft()
+                kind, frame, args = self._runnable.popleft()
                 try:
-                    step()
+                    if frame is None:
+                        self._steps[kind](*args)
+                    else:
+                        self._steps[kind](frame, *args)
                 except _Finished:
+                    self._commit()
                     return
+                if self._on_commit is not None and len(self._events) != self._committed_events:
+                    self._commit()
             if self._done:
                 return
             self._wait_for_work()
@@ -191,7 +224,7 @@ class Interpreter:
                 self._fire_due_timers()
                 return
             self._in_flight -= 1
-            self._runnable.append(lambda: self._task_completed(frame, attempt, fut))
+            self._runnable.append(("task_done", frame, (attempt, fut)))
             return
         if self._timers:
             when = self._timers[0][0]
@@ -211,11 +244,29 @@ class Interpreter:
     def _fire_due_timers(self) -> None:
         now = self.clock.now()
         while self._timers and self._timers[0][0] <= now:
-            _, _, callback = heapq.heappop(self._timers)
-            self._runnable.append(callback)
+            _, _, step = heapq.heappop(self._timers)
+            self._runnable.append(step)
 
-    def _add_timer(self, when: float, callback: Callable[[], None]) -> None:
-        heapq.heappush(self._timers, (when, next(self._seq), callback))
+    def _add_timer(self, when: float, step: Step) -> None:
+        heapq.heappush(self._timers, (when, next(self._seq), step))
+
+    def _commit(self) -> None:
+        if self._on_commit is not None:
+            self._on_commit(self)
+        self._committed_events = len(self._events)
+
+    def _retire(self, frame: Frame) -> None:
+        frame.alive = False
+        self._frames.pop(frame.id, None)
+
+    def _new_frame(self, frame: Frame) -> Frame:
+        frame.id = next(self._frame_ids)
+        self._frames[frame.id] = frame
+        return frame
+
+    def _step_enter(self, frame: Frame, state_name: str, data: Any) -> None:
+        if frame.alive:
+            self._enter(frame, frame.scope.states[state_name], data)
 
     # ------------------------------------------------------------------ events
 
@@ -378,8 +429,7 @@ class Interpreter:
             self._frame_succeeded(frame, output)
         else:
             # Continue this frame before any other (run to block), without growing the stack.
-            next_state = frame.scope.states[next_name]
-            self._runnable.appendleft(lambda: self._enter(frame, next_state, output))
+            self._runnable.appendleft(("enter", frame, (next_name, output)))
 
     def _next_of(self, st: State) -> str | None:
         return None if st.end else st.next
@@ -418,7 +468,7 @@ class Interpreter:
                         if retrier.jitter_full:
                             delay = self.ids.random().uniform(0, delay)
                         frame.waiting = "timer"
-                        self._add_timer(self.clock.now() + delay, _retrier_wakeup(self, frame, frame.attempt))
+                        self._add_timer(self.clock.now() + delay, ("retry", frame, (frame.attempt,)))
                         return
                     break
             for catcher in st.catchers:
@@ -471,7 +521,7 @@ class Interpreter:
 
     def _frame_failed(self, frame: Frame, err: StatesError) -> None:
         """The frame's current state failed for good: the scope fails."""
-        frame.alive = False
+        self._retire(frame)
         join = frame.join
         if join is None:
             self._finish_failed(frame, err)
@@ -531,7 +581,7 @@ class Interpreter:
         join.active.clear()
 
     def _abort_frame(self, frame: Frame, join: Join) -> None:
-        frame.alive = False
+        self._retire(frame)
         st = frame.state
         if frame.child_join is not None:
             self._abort_children(frame.child_join)
@@ -572,7 +622,7 @@ class Interpreter:
     # ------------------------------------------------------------------ frame completion
 
     def _frame_succeeded(self, frame: Frame, output: Any) -> None:
-        frame.alive = False
+        self._retire(frame)
         join = frame.join
         if join is None:
             ex = self.execution
@@ -710,15 +760,28 @@ class Interpreter:
                 details["heartbeatInSeconds"] = heartbeat
             self._emit(frame, "TaskScheduled", details)
             self._emit(frame, "TaskStarted", {"resource": kind.resource, "resourceType": kind.resource_type})
+        frame.task_token, frame.task_timeout, frame.task_heartbeat = token, timeout, heartbeat
+        self._dispatch(frame, st, ctx)
+
+    def _reinvoke(self, frame: Frame) -> None:
+        """Invoke a task again after a restart cut it off (its Scheduled/Started events are recorded)."""
+        st = frame.state
+        assert st is not None
+        if frame.alive and frame.waiting == "task":
+            self._dispatch(frame, st, self._context(frame, st, task_token=frame.task_token))
+
+    def _dispatch(self, frame: Frame, st: State, ctx: dict[str, Any]) -> None:
+        assert st.resource is not None
+        timeout = frame.task_timeout
         request = TaskRequest(
             resource=st.resource,
-            parameters=params,
+            parameters=frame.effective_input,
             state_name=st.name,
             execution_arn=self.execution.execution_arn,
             idempotency_key=f"{self.execution.execution_arn}#{frame.entered_id}",
             region=self.partition.region,
             timeout_seconds=timeout,
-            task_token=token,
+            task_token=frame.task_token,
             context=ctx,
         )
         try:
@@ -747,7 +810,7 @@ class Interpreter:
         self._in_flight += 1
         fut.add_done_callback(lambda f: self._completions.put((frame, attempt, f)))
         if timeout is not None:
-            self._add_timer(self.clock.now() + float(timeout), lambda: self._task_timed_out(frame, attempt))
+            self._add_timer(self.clock.now() + float(timeout), ("task_timeout", frame, (attempt,)))
 
     def _task_completed(self, frame: Frame, attempt: int, fut: Future[Any]) -> None:
         if not frame.alive or frame.attempt != attempt or frame.waiting != "task":
@@ -996,7 +1059,7 @@ class Interpreter:
             raise StatesError(errors.RUNTIME, "Wait state delay is too long.")
         frame.waiting = "timer"
         attempt = frame.attempt
-        self._add_timer(until, lambda: self._wait_done(frame, attempt, data))
+        self._add_timer(until, ("wait_done", frame, (attempt, data)))
 
     def _static_wait(self, st: State, now: float) -> float:
         if st.seconds is not None:
@@ -1090,21 +1153,23 @@ class Interpreter:
         for i, branch in enumerate(st.branches):
             child = self._child_frame(frame, join, branch, i, started)
             join.active.add(child)
-            self._runnable.append(_starter(self, child, branch, branch_input))
+            self._runnable.append(("enter", child, (branch.start_at, branch_input)))
 
     def _child_frame(
         self, frame: Frame, join: Join, scope: Scope, index: int, last_event: int, quiet: bool = False
     ) -> Frame:
         child_vars: dict[str, Any] = {}
-        return Frame(
-            scope=scope,
-            vars=child_vars,
-            var_view=ChainMap(child_vars, *frame.var_view.maps),
-            last_event=last_event,
-            parent=frame,
-            join=join,
-            index=index,
-            quiet=quiet,
+        return self._new_frame(
+            Frame(
+                scope=scope,
+                vars=child_vars,
+                var_view=ChainMap(child_vars, *frame.var_view.maps),
+                last_event=last_event,
+                parent=frame,
+                join=join,
+                index=index,
+                quiet=quiet,
+            )
         )
 
     # ------------------------------------------------------------------ Map
@@ -1238,7 +1303,7 @@ class Interpreter:
             join.active.add(child)
             if not child.quiet:
                 self._emit(child, "MapIterationStarted", {"index": index, "name": st.name})
-            self._runnable.append(_starter(self, child, st.processor, child_input))
+            self._runnable.append(("enter", child, (st.processor.start_at, child_input)))
 
     def _item_input(self, frame: Frame, st: State, join: Join, index: int, item: Any) -> Any:
         if join.batches or st.item_selector is None:
@@ -1336,14 +1401,6 @@ class Interpreter:
                 f'The {field_name} field refers to value "{_plain(value)}" which is not a valid float: {path.text}',
             )
         return float(value)
-
-
-def _starter(interp: Interpreter, frame: Frame, scope: Scope, data: Any) -> Callable[[], None]:
-    return lambda: interp._enter(frame, scope.start, data) if frame.alive else None
-
-
-def _retrier_wakeup(interp: Interpreter, frame: Frame, attempt: int) -> Callable[[], None]:
-    return lambda: interp._retry(frame, attempt)
 
 
 def _batch_doc(items: list[Any], batch_input: Any, has_batch_input: bool) -> dict[str, Any]:

@@ -186,6 +186,9 @@ class Scope:
 
     start_at: str
     states: dict[str, State]
+    #: Where this scope sits in the machine ("" for the top level, "Name/branch/0", "Name/items"),
+    #: so a checkpoint can name it.
+    key: str = ""
 
     @property
     def start(self) -> State:
@@ -198,6 +201,7 @@ class Plan:
     root: Scope
     timeout_seconds: int | None
     query_language: str
+    scopes: Mapping[str, Scope] = field(default_factory=dict)
 
 
 class PlanError(ValueError):
@@ -206,14 +210,27 @@ class PlanError(ValueError):
 
 def compile_plan(definition: Mapping[str, Any]) -> Plan:
     top_ql = definition.get("QueryLanguage", JSONPATH)
-    root = _compile_scope(definition, top_ql)
+    root = _compile_scope(definition, top_ql, "")
     timeout = definition.get("TimeoutSeconds")
-    return Plan(definition=definition, root=root, timeout_seconds=timeout, query_language=top_ql)
+    scopes: dict[str, Scope] = {}
+    _index_scopes(root, scopes)
+    return Plan(
+        definition=definition, root=root, timeout_seconds=timeout, query_language=top_ql, scopes=scopes
+    )
 
 
-def _compile_scope(node: Mapping[str, Any], top_ql: str) -> Scope:
+def _index_scopes(scope: Scope, out: dict[str, Scope]) -> None:
+    out[scope.key] = scope
+    for st in scope.states.values():
+        for branch in st.branches:
+            _index_scopes(branch, out)
+        if st.processor is not None:
+            _index_scopes(st.processor, out)
+
+
+def _compile_scope(node: Mapping[str, Any], top_ql: str, key: str) -> Scope:
     states = {name: _compile_state(name, raw, top_ql) for name, raw in node["States"].items()}
-    return Scope(start_at=node["StartAt"], states=states)
+    return Scope(start_at=node["StartAt"], states=states, key=key)
 
 
 def _opt_path(raw: Mapping[str, Any], key: str) -> PathField:
@@ -303,7 +320,9 @@ def _compile_state(name: str, raw: Mapping[str, Any], top_ql: str) -> State:
         st.error_path = _path_or_intrinsic(raw.get("ErrorPath"))
         st.cause_path = _path_or_intrinsic(raw.get("CausePath"))
     elif kind == "Parallel":
-        st.branches = tuple(_compile_scope(b, top_ql) for b in raw["Branches"])
+        st.branches = tuple(
+            _compile_scope(b, top_ql, f"{name}/branch/{i}") for i, b in enumerate(raw["Branches"])
+        )
     elif kind == "Map":
         _compile_map(st, raw, top_ql, jsonata)
     elif kind not in ("Succeed",):
@@ -323,7 +342,7 @@ def _compile_map(st: State, raw: Mapping[str, Any], top_ql: str, jsonata: bool) 
     processor = raw.get("ItemProcessor") or raw.get("Iterator")
     if processor is None:
         raise PlanError(f"Map state {st.name!r} has no ItemProcessor")
-    st.processor = _compile_scope(processor, top_ql)
+    st.processor = _compile_scope(processor, top_ql, f"{st.name}/items")
     config = processor.get("ProcessorConfig") or {}
     st.distributed = config.get("Mode") == "DISTRIBUTED"
     st.label = raw.get("Label")
