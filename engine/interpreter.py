@@ -28,8 +28,9 @@ from typing import Any
 from asl import errors
 from asl.errors import StatesError
 from asl.json_text import dumps, size_in_bytes
-from asl.jsonata import UNDEFINED, expect_type
+from asl.jsonata import UNDEFINED, JsonataTemplate, expect_type
 from asl.paths import Path, PathNotFound, ReferencePath, path_failure_cause
+from asl.templates import Template
 from asl.timestamps import parse_timestamp
 from engine.clock import Clock
 from engine.execution import Execution, ExecutionStatus
@@ -491,18 +492,19 @@ class Interpreter:
         error_output = {"Error": err.error, "Cause": err.cause if err.cause is not None else ""}
         if err.cause is None and err.error is None:
             error_output = {"Error": None, "Cause": None}
+        ctx: dict[str, Any] | None
         try:
             if st.is_jsonata:
                 ctx = self._context(frame, st)
                 bindings = self._bindings(
                     frame, {"input": frame.input, "context": ctx, "errorOutput": error_output}
                 )
-                assigned = catcher.assign.evaluate(bindings) if catcher.assign is not None else None  # type: ignore[call-arg]
+                assigned = catcher.assign.evaluate(bindings) if catcher.assign is not None else None
                 output = catcher.output.evaluate(bindings) if catcher.output is not None else error_output
             else:
                 ctx = self._context(frame, st) if st.uses_context else None
                 assigned = (
-                    catcher.assign.evaluate(error_output, ctx, frame.var_view, self.ids)  # type: ignore[call-arg]
+                    _jsonpath(catcher.assign, error_output, ctx, frame.var_view, self.ids)
                     if catcher.assign is not None
                     else None
                 )
@@ -694,13 +696,11 @@ class Interpreter:
         if st.is_jsonata:
             ctx = ctx or self._context(frame, st)
             bindings = self._bindings(frame, {"input": frame.input, "context": ctx, "result": result})
-            assigned = st.assign.evaluate(bindings) if st.assign is not None else None  # type: ignore[call-arg]
+            assigned = st.assign.evaluate(bindings) if st.assign is not None else None
             output = st.output.evaluate(bindings) if st.output is not None else result
         else:
             assigned = (
-                st.assign.evaluate(result, ctx, frame.var_view, self.ids)  # type: ignore[call-arg]
-                if st.assign is not None
-                else None
+                _jsonpath(st.assign, result, ctx, frame.var_view, self.ids) if st.assign is not None else None
             )
             if st.result_selector is not None:
                 result = st.result_selector.evaluate(result, ctx, frame.var_view, self.ids)
@@ -905,14 +905,12 @@ class Interpreter:
         if st.is_jsonata:
             ctx = ctx or self._context(frame, st)
             bindings = self._bindings(frame, {"input": frame.input, "context": ctx})
-            assigned = st.assign.evaluate(bindings) if st.assign is not None else None  # type: ignore[call-arg]
+            assigned = st.assign.evaluate(bindings) if st.assign is not None else None
             output = st.output.evaluate(bindings) if st.output is not None else frame.input
         else:
             result = st.result if st.has_result else self._effective_input(frame, st, ctx)
             assigned = (
-                st.assign.evaluate(result, ctx, frame.var_view, self.ids)  # type: ignore[call-arg]
-                if st.assign is not None
-                else None
+                _jsonpath(st.assign, result, ctx, frame.var_view, self.ids) if st.assign is not None else None
             )
             output = self._finish_output(frame, st, frame.input, result, ctx)
         self._check_size(st, output)
@@ -929,13 +927,13 @@ class Interpreter:
                 if not isinstance(cond, bool):
                     expect_type(cond, "boolean", _source(st.raw, branch), "Condition")
                 if cond:
-                    assigned = branch.assign.evaluate(bindings) if branch.assign is not None else None  # type: ignore[call-arg]
+                    assigned = branch.assign.evaluate(bindings) if branch.assign is not None else None
                     output = branch.output.evaluate(bindings) if branch.output is not None else frame.input
                     self._exit(frame, st, output, branch.next, assigned)
                     return
             if st.default is None:
                 raise StatesError(errors.NO_CHOICE_MATCHED, "No Matches!")
-            assigned = st.assign.evaluate(bindings) if st.assign is not None else None  # type: ignore[call-arg]
+            assigned = st.assign.evaluate(bindings) if st.assign is not None else None
             output = st.output.evaluate(bindings) if st.output is not None else frame.input
             self._exit(frame, st, output, st.default, assigned)
             return
@@ -952,7 +950,7 @@ class Interpreter:
             if st.default is None:
                 raise StatesError(errors.NO_CHOICE_MATCHED, "No Matches!")
             target = st.default
-        assigned = assign.evaluate(data, ctx, frame.var_view, self.ids) if assign is not None else None  # type: ignore[call-arg]
+        assigned = _jsonpath(assign, data, ctx, frame.var_view, self.ids) if assign is not None else None
         output = self._finish_output_path_only(frame, st, data, ctx)
         self._exit(frame, st, output, target, assigned)
 
@@ -1123,12 +1121,14 @@ class Interpreter:
             if st.is_jsonata:
                 assert ctx is not None
                 bindings = self._bindings(frame, {"input": frame.input, "context": ctx})
-                assigned = st.assign.evaluate(bindings) if st.assign is not None else None  # type: ignore[call-arg]
+                assigned = st.assign.evaluate(bindings) if st.assign is not None else None
                 output = st.output.evaluate(bindings) if st.output is not None else frame.input
             else:
                 assigned = (
-                    st.assign.evaluate(data, ctx, frame.var_view, self.ids) if st.assign is not None else None
-                )  # type: ignore[call-arg]
+                    _jsonpath(st.assign, data, ctx, frame.var_view, self.ids)
+                    if st.assign is not None
+                    else None
+                )
                 output = self._finish_output_path_only(frame, st, data, ctx)
         except StatesError as err:
             self._state_failed(frame, err, processing=True)
@@ -1312,8 +1312,8 @@ class Interpreter:
         ctx["Map"] = {"Item": {"Index": index, "Value": item}}
         if st.is_jsonata:
             bindings = self._bindings(frame, {"input": frame.input, "context": ctx})
-            return st.item_selector.evaluate(bindings)  # type: ignore[call-arg]
-        return st.item_selector.evaluate(join.effective_input, ctx, frame.var_view, self.ids)  # type: ignore[call-arg]
+            return st.item_selector.evaluate(bindings)
+        return _jsonpath(st.item_selector, join.effective_input, ctx, frame.var_view, self.ids)
 
     def _batch(
         self, frame: Frame, st: State, items: list[Any], eff_input: Any, ctx: Mapping[str, Any] | None
@@ -1348,9 +1348,9 @@ class Interpreter:
                 bindings = self._bindings(
                     frame, {"input": frame.input, "context": ctx or self._context(frame, st)}
                 )
-                batch_input = st.batch_input.evaluate(bindings)  # type: ignore[call-arg]
+                batch_input = st.batch_input.evaluate(bindings)
             else:
-                batch_input = st.batch_input.evaluate(eff_input, ctx, frame.var_view, self.ids)  # type: ignore[call-arg]
+                batch_input = _jsonpath(st.batch_input, eff_input, ctx, frame.var_view, self.ids)
         out: list[Any] = []
         current: list[Any] = []
         size = 0
@@ -1401,6 +1401,14 @@ class Interpreter:
                 f'The {field_name} field refers to value "{_plain(value)}" which is not a valid float: {path.text}',
             )
         return float(value)
+
+
+def _jsonpath(
+    template: Template | JsonataTemplate, data: Any, ctx: Mapping[str, Any] | None, variables: Any, env: Any
+) -> Any:
+    """Evaluate a field of a JSONPath state (typed apart from its JSONata twin)."""
+    assert isinstance(template, Template)
+    return template.evaluate(data, ctx, variables, env)
 
 
 def _batch_doc(items: list[Any], batch_input: Any, has_batch_input: bool) -> dict[str, Any]:

@@ -1,0 +1,166 @@
+"""The decisions every store makes the same way, whatever holds the rows.
+
+Each implementation fetches rows its own way and hands them here, so "is this
+start idempotent", "which execution does this prefix mean", "may these events be
+appended" and "may this token still be used" have one answer for memory, SQLite
+and (later) PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+from engine.history import HistoryEvent
+from engine.store.errors import (
+    AmbiguousExecution,
+    ConflictError,
+    ExecutionAlreadyExists,
+    ExecutionDoesNotExist,
+    ExecutionNotRunning,
+    InvalidToken,
+    TaskDoesNotExist,
+    TaskTimedOut,
+)
+from engine.store.records import (
+    TERMINAL_STATUSES,
+    ExecutionRecord,
+    ExecutionStatus,
+    TaskTokenRecord,
+    TaskTokenStatus,
+)
+
+#: How many execution names an ExecutionDoesNotExist message offers.
+RECENT_NAMES = 5
+
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+EventLike = Mapping[str, Any] | HistoryEvent
+
+
+class EventRow(NamedTuple):
+    id: int
+    previous_event_id: int
+    timestamp: float
+    type: str
+    body: str
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    """`arn:...:stateMachine:M` + `E` -> `arn:...:execution:M:E`, as AWS forms it."""
+    prefix, sep, machine = state_machine_arn.rpartition(":stateMachine:")
+    if not sep:
+        raise ValueError(f"not a state machine ARN: {state_machine_arn!r}")
+    return f"{prefix}:execution:{machine}:{name}"
+
+
+def name_from_arn(arn: str) -> str:
+    return arn.rsplit(":", 1)[-1]
+
+
+def prefix_upper_bound(prefix: str) -> str:
+    """The smallest string above every string starting with `prefix` (for index range scans)."""
+    return prefix + "\U0010ffff"
+
+
+def pick_execution(
+    ref: str, exact: Sequence[tuple[str, str]], prefixed: Sequence[tuple[str, str]], recent: Sequence[str]
+) -> str:
+    """The ARN `ref` means, given (name, arn) pairs named exactly `ref` and those starting with it.
+
+    An exact name wins over longer names sharing it as a prefix; several matches are
+    ambiguous (the same name under two state machines is, too).
+    """
+    for matches in (exact, prefixed):
+        if len(matches) == 1:
+            return matches[0][1]
+        if len(matches) > 1:
+            names = [name for name, _ in matches]
+            distinct = len(set(names)) == len(names)
+            raise AmbiguousExecution(ref, sorted(names) if distinct else sorted(arn for _, arn in matches))
+    raise ExecutionDoesNotExist(ref, recent[:RECENT_NAMES])
+
+
+def check_start(existing: ExecutionRecord, input_text: str) -> ExecutionRecord:
+    """StartExecution with a name in use: the same input while RUNNING is the same execution."""
+    if existing.status is ExecutionStatus.RUNNING and existing.input == input_text:
+        return existing
+    raise ExecutionAlreadyExists(existing.arn)
+
+
+def require_running(record: ExecutionRecord) -> None:
+    if record.status is not ExecutionStatus.RUNNING:
+        raise ExecutionNotRunning(record.arn, record.status.value)
+
+
+def check_lease(record: ExecutionRecord, lease_owner: str | None) -> None:
+    """A worker writes only while it holds the lease; `None` is a writer outside the lease protocol."""
+    if lease_owner is not None and record.lease_owner != lease_owner:
+        holder = f"worker '{record.lease_owner}'" if record.lease_owner else "no worker"
+        raise ConflictError(f"worker '{lease_owner}' lost its lease on '{record.arn}' (now held by {holder})")
+
+
+def event_rows(arn: str, last_event_id: int, events: Sequence[EventLike]) -> list[EventRow]:
+    """Render and check events to append after `last_event_id`: ids must continue it with no gap."""
+    rows: list[EventRow] = []
+    expected = last_event_id + 1
+    for event in events:
+        doc = event.to_aws() if isinstance(event, HistoryEvent) else event
+        event_id = doc.get("id")
+        if event_id != expected:
+            raise ConflictError(
+                f"event id {event_id!r} does not continue the history of '{arn}' (expected {expected}): "
+                "another writer got there first, or the events were replayed"
+            )
+        timestamp = doc.get("timestamp")
+        if not isinstance(timestamp, int | float) or isinstance(timestamp, bool) or not math.isfinite(timestamp):
+            raise ValueError(f"event {event_id} of '{arn}' needs an epoch-seconds timestamp, not {timestamp!r}")
+        rows.append(
+            EventRow(expected, int(doc["previousEventId"]), float(timestamp), str(doc["type"]), encode(doc))
+        )
+        expected += 1
+    return rows
+
+
+def stop_date_for(status: ExecutionStatus | None, stop_date: float | None, rows: Sequence[EventRow]) -> float | None:
+    """A closing transition's stop date: given, or the timestamp of its last event."""
+    if status is None or status not in TERMINAL_STATUSES:
+        return None
+    if stop_date is not None:
+        return stop_date
+    if rows:
+        return rows[-1].timestamp
+    raise ValueError(f"closing an execution ({status.value}) needs a stop_date or events")
+
+
+def check_token(
+    token: str, record: TaskTokenRecord | None, execution_status: ExecutionStatus | None
+) -> TaskTokenRecord:
+    """Whether a SendTask* call may still use `token`; returns the pending record.
+
+    Raises InvalidToken (never issued), TaskTimedOut (already timed out), or
+    TaskDoesNotExist (finished, or its execution closed). A deadline that has passed
+    is the caller's cue to record the timeout; see `is_past_deadline`.
+    """
+    if record is None:
+        raise InvalidToken(token)
+    if record.status is TaskTokenStatus.TIMED_OUT:
+        raise TaskTimedOut(token)
+    if record.status is not TaskTokenStatus.PENDING:
+        raise TaskDoesNotExist(token, f"the task already {record.status.value.lower()}")
+    if execution_status is not ExecutionStatus.RUNNING:
+        status = execution_status.value if execution_status else "gone"
+        raise TaskDoesNotExist(token, f"its execution is {status}")
+    return record
+
+
+def is_past_deadline(record: TaskTokenRecord, now: float) -> bool:
+    deadline = record.deadline()
+    return deadline is not None and deadline <= now
+
+
+def encode(value: Any) -> str:
+    """Compact JSON text (events, checkpoints); NaN and non-JSON values are refused, not written."""
+    return _COMPACT.encode(value)
