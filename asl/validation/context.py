@@ -161,6 +161,7 @@ class State:
     ql: str
     scope: Scope
     transitions: list[tuple[str, str]] = field(default_factory=list)
+    maybe_terminal: bool = False
 
     def at(self, *tokens: str | int) -> str:
         pointer = self.pointer

@@ -205,15 +205,21 @@ def _walk_template(ctx: Context, value: Any, pointer: str) -> None:
             if key[:-2] in plain:
                 ctx.schema(f"The field '{key[:-2]}' appears twice (as '{key[:-2]}' and '{key}')", key_pointer)
             check_path_or_intrinsic(ctx, item, key_pointer, key)
-        elif isinstance(item, str) and _looks_like_dynamic(item):
-            ctx.warning(
-                NO_DOLLAR,
-                f"The value of the field '{key}' looks like a JSONPath or an intrinsic function call, "
-                f"but the field name does not end with '.$', so it is used as a literal string",
-                key_pointer,
-            )
-        else:
+        elif not warn_no_dollar(ctx, key, item, key_pointer):
             _walk_template(ctx, item, key_pointer)
+
+
+def warn_no_dollar(ctx: Context, key: str, value: Any, pointer: str) -> bool:
+    """NO_DOLLAR: a plain key whose string value looks like a path (a forgotten `.$`)."""
+    if not (isinstance(value, str) and _looks_like_dynamic(value)):
+        return False
+    ctx.warning(
+        NO_DOLLAR,
+        f"The value of the field '{key}' looks like a JSONPath or an intrinsic function call, "
+        f"but the field name does not end with '.$', so it is used as a literal string",
+        pointer,
+    )
+    return True
 
 
 def _looks_like_dynamic(text: str) -> bool:

@@ -146,6 +146,9 @@ def check_next_end(ctx: Context, st: State) -> None:
             st.transitions.append((target, st.at("Next")))
     elif end is not True:
         ctx.schema("Either 'Next' or '\"End\": true' is required", st.pointer)
+        st.maybe_terminal = True  # probably meant to end; do not also claim "no terminal state"
+    if end is not None and not isinstance(end, bool):
+        st.maybe_terminal = True
 
 
 def check_io_fields(ctx: Context, st: State) -> None:

@@ -148,6 +148,7 @@ def check_scope(ctx: Context, container: Obj, pointer: str, top_ql: str, outer_v
         checked.append(st)
         if st.value.get("End") is True or st.type in ("Succeed", "Fail"):
             has_terminal = True
+        uncertain = uncertain or st.maybe_terminal
 
     start_ok = start is not None and start in states
     if start is not None and not start_ok:
@@ -218,7 +219,7 @@ def _check_state(ctx: Context, name: str, state: Obj, at: str, scope: Scope) -> 
         ctx.schema("These fields are required: [Type]", at)
         return None
     state_type = state["Type"]
-    if state_type not in FIELDS:
+    if not isinstance(state_type, str) or state_type not in FIELDS:
         hint = suggest(state_type, STATE_TYPES) if isinstance(state_type, str) else ""
         ctx.schema(
             f"The field 'Type' should have one of these values: [{', '.join(STATE_TYPES)}]{hint}",

@@ -10,7 +10,12 @@ from __future__ import annotations
 from typing import Any, Final
 
 from asl.validation.context import JSONPATH, Context, Scope, child, json_type
-from asl.validation.expressions import check_jsonata_value, check_path_or_intrinsic, check_template
+from asl.validation.expressions import (
+    check_jsonata_value,
+    check_path_or_intrinsic,
+    check_template,
+    warn_no_dollar,
+)
 
 MAX_NAME_LENGTH: Final = 80
 RESERVED: Final = "states"
@@ -80,6 +85,8 @@ def check_assign(
                 check_path_or_intrinsic(ctx, item, key_pointer, key)
             elif isinstance(item, dict | list):
                 check_template(ctx, item, key_pointer, f"Assign/{key}")
+            else:
+                warn_no_dollar(ctx, key, item, key_pointer)
         else:
             check_jsonata_value(
                 ctx,
