@@ -40,6 +40,8 @@ ENV_KEY: Final = "__statelane_env"
 _NULL: Final = Utils.NULL_VALUE
 _Symbol: Final = _parser.Parser.Symbol
 _RangeList: Final = Utils.RangeList
+_LONG_MIN: Final = -(2**63)
+_LONG_MAX: Final = 2**63 - 1
 
 
 def _silent_print(*_args: Any, **_kwargs: Any) -> None:
@@ -123,6 +125,9 @@ def evaluate(handle: Any, bindings: Mapping[str, Any]) -> Any:
     frame = Jsonata.Frame(_AWS_FRAME)
     variables = frame.bindings
     variables.update(bindings)
+    for name, value in bindings.items():
+        if value is None:  # a variable holding JSON null is not undefined
+            variables[name] = _NULL
     variables["$"] = None
     variables["__evaluate_entry"] = None
     variables["__evaluate_exit"] = None
@@ -157,11 +162,17 @@ def is_function_value(value: Any) -> bool:
 def to_json(value: Any) -> Any:
     """A library result as plain JSON values: null marker -> None, sequences -> list, 3.0 -> 3.
 
+    Numbers follow AWS: integral doubles print as integers, integers beyond a Java long
+    become doubles (floci #2790 measured ``9223372036854775808`` -> ``9.223372036854776E18``).
+
     Copy on write: containers without anything to convert are returned as they are.
     """
     kind = type(value)
-    if kind is str or kind is int or kind is bool:
+    if kind is str or kind is bool:
         return value
+    if kind is int:
+        # AWS keeps integers exact within a Java long and holds larger ones as doubles.
+        return value if _LONG_MIN <= value <= _LONG_MAX else float(value)
     if kind is float:
         return normalize_number(value)
     if value is None or value is _NULL:

@@ -5,6 +5,8 @@ Most expressions in real state machines are a bare reference such as
 bindings directly (a dictionary walk instead of the interpreter); the path is only
 taken while every step lands on an object, and falls back to the library otherwise,
 so the result is the same as the library's (a hypothesis test holds them equal).
+Other simple expressions (comparisons, arithmetic, constructors) run as closures
+from `_compiled`, with the same fall-back rule.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from asl.errors import DefinitionError
-from asl.jsonata import _library
+from asl.jsonata import _compiled, _library
 from asl.jsonata.core import UNDEFINED, JsonataError
 
 _OPEN: Final = "{%"
@@ -35,13 +37,14 @@ def expression_source(value: str) -> str:
 class Expression:
     """A compiled JSONata expression. `source` is the text between ``{%`` and ``%}``, trimmed."""
 
-    __slots__ = ("_handle", "_path", "_variable", "source")
+    __slots__ = ("_compiled", "_handle", "_path", "_variable", "source")
 
     def __init__(self, source: str, handle: Any) -> None:
         self.source = source
         self._handle = handle
         self._variable: str | None = None
         self._path: tuple[str, ...] = ()
+        self._compiled = _compiled.compile_node(handle)
         match = _SIMPLE_REFERENCE.fullmatch(source)
         if match is not None:
             self._variable = match.group(1)
@@ -72,6 +75,13 @@ class Expression:
                         return UNDEFINED
                 else:
                     return _library.to_json(value)
+        if self._compiled is not None:
+            try:
+                value = self._compiled(bindings)
+            except _compiled.Fallback:
+                pass
+            else:
+                return value if value is UNDEFINED else _library.to_json(value)
         return _library.evaluate(self._handle, bindings)
 
 

@@ -140,7 +140,9 @@ def test_variables_are_bindings() -> None:
         ("$states.input", {"a": [2.0, {"b": 3.0}]}, {"a": [2, {"b": 3}]}),
         ("1.5 + 1", None, 2.5),
         ("$parse('-0')", None, 0),  # corpus json_manipulation_jsonata__parse
-        ("$states.input.big", {"big": 12345678901234567890}, 12345678901234567890),
+        ("$states.input.big", {"big": 9223372036854775807}, 9223372036854775807),
+        ("$states.input.big", {"big": 9223372036854775808}, 9.223372036854776e18),
+        ("-$states.input.a", {"a": 1e20}, -1e20),
     ],
 )
 def test_integral_numbers_come_back_as_int(source: str, state_input: Any, expected: Any) -> None:
@@ -512,3 +514,73 @@ def test_fast_path_agrees_with_the_library(value: dict[str, Any], key: str) -> N
     slow._variable = None  # force the interpreter
     bindings = {"states": {"input": value}}
     assert repr(fast.evaluate(bindings)) == repr(slow.evaluate(bindings))
+
+
+# --- the compiled subset agrees with the interpreter ----------------------------------------
+
+_leaf_values = (
+    st.none()
+    | st.booleans()
+    | st.integers(-3, 3)
+    | st.sampled_from([0.5, -1.5, 2.0, 1e20])
+    | st.sampled_from(["", "a", "B", "1"])
+)
+_binding_values = st.recursive(
+    _leaf_values,
+    lambda children: (
+        st.lists(children, max_size=2) | st.dictionaries(st.sampled_from(["x", "y"]), children, max_size=2)
+    ),
+    max_leaves=5,
+)
+_atoms = st.sampled_from(
+    [
+        *("1", "0", "2.5", "-3", "'a'", "''", "'1'", "true", "false", "null"),
+        *("$a", "$b", "$zz", "$a.x", "$a.x.y", "$states.input.x", "$states.input.x.y", "$sum", "$nothing"),
+    ]
+)
+_expressions = st.recursive(
+    _atoms,
+    lambda inner: st.one_of(
+        st.tuples(
+            inner,
+            st.sampled_from(["+", "-", "*", "/", "=", "!=", "<", "<=", ">", ">=", "and", "or", "&"]),
+            inner,
+        ).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        inner.map(lambda e: f"-({e})"),
+        st.tuples(inner, inner, inner).map(lambda t: f"({t[0]} ? {t[1]} : {t[2]})"),
+        st.tuples(inner, inner).map(lambda t: f"({t[0]} ? {t[1]})"),
+        st.tuples(inner, inner).map(lambda t: f"{{'k': {t[0]}, 'j': {t[1]}}}"),
+        st.tuples(inner, inner).map(lambda t: f"[{t[0]}, {t[1]}]"),
+        st.tuples(st.sampled_from(["$not", "$exists", "$string", "$merge"]), inner).map(
+            lambda t: f"{t[0]}({t[1]})"
+        ),
+        st.tuples(inner, inner).map(lambda t: f"$merge([{t[0]}, {{'m': 1}}, {t[1]}])"),
+    ),
+    max_leaves=6,
+)
+
+
+def _outcome(expression: Expression, bindings: dict[str, Any]) -> Any:
+    try:
+        return ("value", repr(expression.evaluate(bindings)))
+    except JsonataError as error:
+        return ("error", error.code, error.message)
+    except UnsupportedResult:
+        return ("unsupported",)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    _expressions,
+    st.dictionaries(st.sampled_from(["a", "b"]), _binding_values, max_size=2),
+    st.dictionaries(st.sampled_from(["x", "y"]), _binding_values, max_size=2),
+)
+def test_compiled_subset_agrees_with_the_interpreter(
+    source: str, variables: dict[str, Any], state_input: Any
+) -> None:
+    fast = compile_expression(source)
+    slow = Expression(fast.source, fast.handle)
+    slow._variable = None
+    slow._compiled = None
+    bindings = {"states": {"input": state_input}, **variables}
+    assert _outcome(fast, bindings) == _outcome(slow, bindings)
