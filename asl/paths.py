@@ -15,6 +15,7 @@ is what almost every state uses.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -604,13 +605,36 @@ def _parse(text: Any) -> tuple[str, str | None, list[_Segment]]:
 
 
 def compile_path(text: str) -> Path:
-    """Parse a JSONPath (Jayway syntax) once; `DefinitionError` on bad syntax."""
+    """Parse a JSONPath (Jayway syntax) once; `DefinitionError` on bad syntax.
+
+    Compiled paths are immutable, so the same text (definitions repeat `$.x` a lot)
+    shares one compiled object.
+    """
+    if isinstance(text, str):
+        return _compile_path_cached(text)
+    root, variable, segments = _parse(text)
+    return Path(text, root, variable, segments)
+
+
+@functools.lru_cache(maxsize=8192)
+def _compile_path_cached(text: str) -> Path:
     root, variable, segments = _parse(text)
     return Path(text, root, variable, segments)
 
 
 def compile_reference_path(text: str) -> ReferencePath:
     """Parse a Reference Path: members and single indexes only (no ``*``, ``..``, ``?``, ``:``, ``,``)."""
+    if isinstance(text, str):
+        return _compile_reference_path_cached(text)
+    return _reference_path(text)  # _parse raises DefinitionError for non-strings
+
+
+@functools.lru_cache(maxsize=8192)
+def _compile_reference_path_cached(text: str) -> ReferencePath:
+    return _reference_path(text)
+
+
+def _reference_path(text: str) -> ReferencePath:
     root, variable, segments = _parse(text)
     for segment in segments:
         if not (
