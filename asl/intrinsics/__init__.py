@@ -100,17 +100,17 @@ def compile_intrinsic(text: str, *, strict: bool = True) -> Intrinsic:
     calls that fail at run time with `States.Runtime`, exactly when AWS would.
     """
     if not isinstance(text, str):
-        return _compile(text, strict)
+        return _build(text, strict)
     return _compile_cached(text, strict)
 
 
 @functools.lru_cache(maxsize=4096)
 def _compile_cached(text: str, strict: bool) -> Intrinsic:
     """Compiled intrinsics are immutable: one per distinct text and mode."""
-    return _compile(text, strict)
+    return _build(text, strict)
 
 
-def _compile(text: str, strict: bool) -> Intrinsic:
+def _build(text: str, strict: bool) -> Intrinsic:
     compiled = compile_text(text, strict=strict)
     return Intrinsic(text, compiled.evaluate, constant=compiled.constant, needs_env=compiled.needs_env)
 
