@@ -219,6 +219,10 @@ def _compile(ctx: Context, rule: Obj, at: str) -> None:
     try:
         compile_choice_rule(rule)
     except DefinitionError as exc:
-        ctx.schema(f"Invalid choice rule: {exc}", at)
+        # asl.choice's errors carry the offending field relative to the rule.
+        where = at
+        for part in getattr(exc, "pointer", ()):
+            where = child(where, part)
+        ctx.schema(f"Invalid choice rule: {getattr(exc, 'reason', exc)}", where)
     except Exception as exc:  # an evaluator bug must not crash validation
         ctx.schema(f"Invalid choice rule: {type(exc).__name__}: {exc}", at)

@@ -65,6 +65,25 @@ SUPPORTED: Final[dict[str, tuple[tuple[str, ...], frozenset[str]]]] = {
 }
 
 
+# Optimized integrations whose API list is small and certain: any other API of these
+# services is rejected by AWS (e.g. `dynamodb:query` exists only as `aws-sdk:dynamodb:query`).
+KNOWN_APIS: Final[dict[str, frozenset[str]]] = {
+    "lambda": frozenset({"invoke"}),
+    "sqs": frozenset({"sendMessage"}),
+    "sns": frozenset({"publish"}),
+    "dynamodb": frozenset({"getItem", "putItem", "deleteItem", "updateItem"}),
+    "states": frozenset({"startExecution"}),
+    "events": frozenset({"putEvents"}),
+}
+
+
+def _not_recognized(resource: str) -> str:
+    return (
+        f"The resource provided {resource} is not recognized. The value is not a valid resource ARN, "
+        "or the resource is not available in this region."
+    )
+
+
 def check_task(ctx: Context, st: State) -> None:
     resource = st.value.get("Resource")
     if "Resource" in st.value:
@@ -84,11 +103,7 @@ def _check_resource(ctx: Context, st: State, resource: Any) -> None:
     activity = ACTIVITY_ARN.match(resource)
     service = SERVICE_ARN.match(resource)
     if activity is None and service is None:
-        ctx.schema(
-            f"The resource provided {resource} is not recognized. The value is not a valid resource ARN, "
-            "or the resource is not available in this region.",
-            pointer,
-        )
+        ctx.schema(_not_recognized(resource), pointer)
         return
     if ctx.express and activity is not None:
         ctx.schema("Express state machine does not support Activity ARN", pointer)
@@ -106,6 +121,10 @@ def _check_resource(ctx: Context, st: State, resource: Any) -> None:
         integration = f"{service['service']}:{service['api']}"
         if integration in SUPPORTED and suffix in ("", ".waitForTaskToken"):
             _check_parameters(ctx, st, integration)
+            return
+        known = KNOWN_APIS.get(service["service"])
+        if known is not None and service["api"] not in known:
+            ctx.schema(_not_recognized(resource) + suggest(service["api"], known), pointer)
             return
     ctx.warning(
         UNSUPPORTED_RESOURCE,
@@ -130,9 +149,9 @@ def _check_parameters(ctx: Context, st: State, integration: str) -> None:
         ctx.schema(f"The field '{name}' must be an object for {integration}", pointer)
         return
     given = {key[:-2] if st.ql == JSONPATH and key.endswith(".$") else key: key for key in params}
-    missing = [field for field in required if field not in given]
-    if missing:
-        ctx.schema(f"The field{'s' if len(missing) > 1 else ''} {', '.join(missing)} is required", pointer)
+    for field in required:
+        if field not in given:
+            ctx.schema(f"The field '{field}' is required but was missing", pointer)
     for field, key in given.items():
         if field not in allowed:
             hint = suggest(field, allowed)

@@ -62,6 +62,11 @@ def test_literal_timestamp_uses_aws_message() -> None:
     )
 
 
+def test_compiler_findings_are_located_at_the_operator() -> None:
+    d = only_error(choice(rule(StringMatches="a\\")))
+    assert d.pointer == "/States/C/Choices/0/StringMatches"
+
+
 def test_variable_must_be_a_path() -> None:
     assert errors(choice(rule(Variable="x", IsNull=True))) == [
         ("SCHEMA_VALIDATION_FAILED", "/States/C/Choices/0/Variable")

@@ -66,9 +66,11 @@ def test_unrecognised_resource_message_is_aws_s() -> None:
 
 def test_integration_parameters() -> None:
     assert errors(task(Resource=INVOKE)) == [("SCHEMA_VALIDATION_FAILED", "/States/T")]
-    assert errors(task(Resource=INVOKE, Parameters={"Payload": {}})) == [
-        ("SCHEMA_VALIDATION_FAILED", "/States/T/Parameters")
-    ]
+    d = only_error(task(Resource=INVOKE, Parameters={"Payload": {}}))
+    assert (d.pointer, d.message) == (
+        "/States/T/Parameters",
+        "The field 'FunctionName' is required but was missing",
+    )
     d = only_error(task(Resource=INVOKE, Parameters={"FunctionName": "f", "Paylod": {}}))
     assert d.pointer == "/States/T/Parameters/Paylod" and "did you mean 'Payload'?" in d.message
     assert_valid(task(ql="JSONata", Resource=INVOKE, Arguments={"FunctionName": "{% $states.input.f %}"}))
