@@ -4,6 +4,9 @@ run on every save."""
 
 from __future__ import annotations
 
+import os
+import sys
+
 import typer
 
 app = typer.Typer(
@@ -21,9 +24,24 @@ def _register() -> None:
     from cli import validate as _validate  # noqa: F401
 
 
+EXIT_INTERNAL = 3
+
+
 def main() -> None:
     _register()
-    app()
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")
+        raise SystemExit(130) from None
+    except Exception as exc:  # a bug of ours: say so in one line, never a traceback
+        sys.stderr.write(
+            f"statelane: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in statelane; set STATELANE_DEBUG=1 to see the traceback.\n"
+        )
+        if os.environ.get("STATELANE_DEBUG"):
+            raise
+        raise SystemExit(EXIT_INTERNAL) from None
 
 
 if __name__ == "__main__":
