@@ -1,0 +1,116 @@
+"""Smoke tests of the benchmark runner's correctness checking (no peers, the smallest workloads).
+
+The suite's numbers are only worth something if a wrong output, a failed run or a
+real-clock run shorter than its waits is reported as such; these tests make sure it is.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks.configs import CONFIGS
+from benchmarks.runner import FAST_FORWARD, REAL, Row, plan
+from benchmarks.sample import OK, WRONG, Sample
+from benchmarks.workloads import WORKLOADS_DIR, first_difference, load_workloads
+
+REPO = Path(__file__).resolve().parent.parent
+WORKLOADS = load_workloads()
+
+
+def run_suite(tmp_path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    report = tmp_path / "report.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--runs", "1", "--quiet", "--json", str(report), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert report.exists(), done.stderr
+    return done.returncode, json.loads(report.read_text())
+
+
+def results_by_key(document: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    return {(r["workload"], r["config"], r["clock"]): r for r in document["results"]}
+
+
+def test_small_workloads_pass_in_every_available_configuration(tmp_path: Path) -> None:
+    code, document = run_suite(
+        tmp_path,
+        "--workloads",
+        "intrinsics-heavy,retry-catch",
+        "--configs",
+        "express,standard,standard-sqlite,cli",
+        "--clocks",
+        "fast-forward",
+    )
+    results = results_by_key(document)
+    assert code == 0
+    for config in ("express", "standard", "cli"):
+        row = results[("intrinsics-heavy", config, REAL)]
+        assert row["outcome"] == OK
+        assert row["median_wall_s"] > 0 and row["parse_s"] > 0 and row["peak_rss_mb"] > 5
+        assert row["transitions_per_s"] == pytest.approx(200 / row["median_wall_s"])
+        assert results[("retry-catch", config, FAST_FORWARD)]["outcome"] == OK
+    in_process = results[("intrinsics-heavy", "express", REAL)]["samples"][0]
+    assert in_process["transitions_seen"] == 200
+    assert results[("intrinsics-heavy", "standard-sqlite", REAL)]["outcome"] == "not available yet"
+    assert results[("intrinsics-heavy", "standard-sqlite", REAL)]["samples"] == []
+    assert ("retry-catch", "express", REAL) not in results
+
+
+def test_a_wrong_output_is_reported_and_fails_the_run(tmp_path: Path) -> None:
+    workloads = tmp_path / "workloads"
+    workloads.mkdir()
+    manifest = json.loads((WORKLOADS_DIR / "manifest.json").read_text())
+    (workloads / "manifest.json").write_text(json.dumps({"intrinsics-heavy": manifest["intrinsics-heavy"]}))
+    for suffix in (".asl.json", ".input.json"):
+        shutil.copy(WORKLOADS_DIR / f"intrinsics-heavy{suffix}", workloads)
+    expected = json.loads((WORKLOADS_DIR / "intrinsics-heavy.expected.json").read_text())
+    expected["count"] = 201
+    (workloads / "intrinsics-heavy.expected.json").write_text(json.dumps(expected))
+    code, document = run_suite(tmp_path, "--workloads-dir", str(workloads), "--configs", "express,cli")
+    assert code == 1
+    for row in document["results"]:
+        assert row["outcome"] == WRONG
+        assert "$.count: 200 != expected 201" in row["notes"]
+
+
+def test_first_difference_is_exact_json_equality_ignoring_key_order() -> None:
+    assert first_difference({"a": 1, "b": [1, {"c": None}]}, {"b": [1, {"c": None}], "a": 1}) is None
+    assert first_difference({"a": 1.0}, {"a": 1}) == "$.a: 1.0 != expected 1"
+    assert first_difference([True], [1]) == "$[0]: true != expected 1"
+    assert first_difference({"a": [1, 2]}, {"a": [1]}) == "$.a: 2 items != expected 1"
+    assert first_difference({"a": 1}, {"b": 1}) == "$: keys differ (missing ['b'], unexpected ['a'])"
+
+
+def test_only_workloads_over_aws_quotas_lift_limits_and_say_why() -> None:
+    big = WORKLOADS["map-inline-10k-large"]
+    loop = WORKLOADS["choice-loop-10k"]
+    assert "> 256 KiB" in (big.quota_excess(express=True) or "")
+    assert loop.quota_excess(express=True) is None
+    assert "> 25,000" in (loop.quota_excess(express=False) or "")
+    assert all(
+        WORKLOADS[n].quota_excess(express=e) is None
+        for n in ("pass-chain-1000", "task-lambda-1k", "map-inline-1k", "parallel-fanout")
+        for e in (True, False)
+    )
+    rows = plan([loop], [CONFIGS["express"], CONFIGS["standard"]], [])
+    assert [r.lift_reason is not None for r in rows] == [False, True]
+    assert any("limits lifted" in note for note in rows[1].flags())
+
+
+def test_a_real_clock_run_shorter_than_its_waits_is_flagged() -> None:
+    waits = WORKLOADS["wait-1s-x10"]
+    honest = Row(waits, CONFIGS["express"], REAL, None, [Sample(OK, wall_s=10.01)])
+    cheating = Row(waits, CONFIGS["express"], REAL, None, [Sample(OK, wall_s=0.02)])
+    assert not any(n.startswith("FLAG") for n in honest.flags())
+    assert any(n.startswith("FLAG: real clock took 0.02 s < 10 s") for n in cheating.flags())
+    assert [r.clock for r in plan([waits], [CONFIGS["express"]], [])] == [FAST_FORWARD, REAL]
