@@ -170,8 +170,8 @@ def _print_diagnostic(out: Console, report: FileReport, diagnostic: Diagnostic) 
         where += f":{diagnostic.line}:{diagnostic.column}"
     style = "bold red" if diagnostic.severity.value == "ERROR" else "bold yellow"
     header = Text.assemble((where, "bold"), " ", (diagnostic.code, style), " ", diagnostic.message)
-    if diagnostic.pointer:
-        header.append(f"  ({diagnostic.pointer})", style="dim")
+    if diagnostic.pointer and diagnostic.line is None:
+        header.append(f" at {diagnostic.pointer}", style="dim")
     out.print(header)
     if diagnostic.line is None or report.document is None:
         return

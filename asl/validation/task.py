@@ -139,7 +139,13 @@ def _check_parameters(ctx: Context, st: State, integration: str) -> None:
     name = "Parameters" if st.ql == JSONPATH else "Arguments"
     required, allowed = SUPPORTED[integration]
     if name not in st.value:
-        ctx.schema(f"These fields are required: [{name}] (for {integration})", st.pointer)
+        # The state input becomes the request then; it may well carry the fields at run time.
+        ctx.warning(
+            "MISSING_PARAMETERS",
+            f"No '{name}': the state input is sent as the {integration} request, so it must contain "
+            f"{', '.join(required)}",
+            st.pointer,
+        )
         return
     params = st.value[name]
     pointer = st.at(name)

@@ -65,7 +65,8 @@ def test_unrecognised_resource_message_is_aws_s() -> None:
 
 
 def test_integration_parameters() -> None:
-    assert errors(task(Resource=INVOKE)) == [("SCHEMA_VALIDATION_FAILED", "/States/T")]
+    assert errors(task(Resource=INVOKE)) == []
+    assert warnings(task(Resource=INVOKE)) == [("MISSING_PARAMETERS", "/States/T")]
     d = only_error(task(Resource=INVOKE, Parameters={"Payload": {}}))
     assert (d.pointer, d.message) == (
         "/States/T/Parameters",
