@@ -8,6 +8,7 @@ from typing import Any
 
 from asl.json_text import dumps
 from engine.history import HistoryEvent, iso_format, render
+from engine.shapes import DataDetails, ExecutionDescription
 
 
 class ExecutionStatus(StrEnum):
@@ -42,30 +43,26 @@ class Execution:
     def describe(self, *, iso_dates: bool = False) -> dict[str, Any]:
         """DescribeExecution's response shape (dates as epoch seconds, or ISO 8601 like the AWS CLI)."""
 
-        def date(value: float) -> Any:
+        def date(value: float | None) -> Any:
+            if value is None:
+                return None
             return iso_format(value) if iso_dates else value
 
-        out: dict[str, Any] = {
-            "executionArn": self.execution_arn,
-            "stateMachineArn": self.state_machine_arn,
-            "name": self.name,
-            "status": self.status.value,
-            "startDate": date(self.start_date),
-        }
-        if self.stop_date is not None:
-            out["stopDate"] = date(self.stop_date)
-        out["input"] = self.input_text
-        out["inputDetails"] = {"included": True}
-        if self.has_output:
-            out["output"] = dumps(self.output)
-            out["outputDetails"] = {"included": True}
-        if self.error is not None:
-            out["error"] = self.error
-        if self.cause is not None:
-            out["cause"] = self.cause
-        if not self.express:
-            out["redriveCount"] = self.redrive_count
-        return out
+        return ExecutionDescription(
+            executionArn=self.execution_arn,
+            stateMachineArn=self.state_machine_arn,
+            name=self.name,
+            status=self.status.value,
+            startDate=date(self.start_date),
+            stopDate=date(self.stop_date),
+            input=self.input_text,
+            inputDetails=DataDetails(),
+            output=dumps(self.output) if self.has_output else None,
+            outputDetails=DataDetails() if self.has_output else None,
+            error=self.error,
+            cause=self.cause,
+            redriveCount=None if self.express else self.redrive_count,
+        ).to_json()
 
     def history(self, *, iso_timestamps: bool = False) -> list[dict[str, Any]]:
         return render(self.events, iso_timestamps=iso_timestamps)
