@@ -6,6 +6,10 @@
   ``$string(0.1 + 0.2)`` is ``"0.3"``; non-finite numbers are D3001.
 - `$number`: only JSON number syntax (and the 0x/0o/0b prefixes) is cast; anything
   else is D3030 instead of a Python ValueError.
+- ``%`` and ``/``: JavaScript's remainder (not truncated) and Infinity/NaN on division by zero;
+- signatures: JSON null is its own type (``l``), so ``$uppercase(null)`` is jsonata-js's
+  T0410 naming argument 1 of "uppercase"; the T0410 argument number is the first argument
+  that does not fit (the library always said 1).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any, Final
 from jsonata import JException, Jsonata
 from jsonata import functions as _functions
 from jsonata import parser as _parser
+from jsonata.signature import Signature
 from jsonata.utils import Utils
 
 _NULL: Final = Utils.NULL_VALUE
@@ -148,8 +153,57 @@ def number(arg: Any) -> Any:
     raise JException("D3030", -1, arg)
 
 
+_library_numeric: Final = Jsonata.evaluate_numeric_expression
+
+
+def _numeric_expression(self: Jsonata, lhs: Any, rhs: Any, op: Any) -> Any:
+    """JavaScript arithmetic where the library differs: ``%`` is the remainder (``5.5 % 2`` is
+    1.5, the library truncated it) and dividing by zero gives Infinity/NaN instead of a Python
+    ZeroDivisionError (AWS writes those as "Infinity"/"NaN", floci #2783)."""
+    if (
+        op not in ("%", "/")
+        or lhs is None
+        or rhs is None
+        or not (Utils.is_numeric(lhs) and Utils.is_numeric(rhs))
+    ):
+        return _library_numeric(self, lhs, rhs, op)
+    left, right = float(lhs), float(rhs)
+    if right == 0:
+        if op == "%" or left == 0:
+            return math.nan
+        return math.copysign(math.inf, left) * math.copysign(1.0, right)
+    if op == "/":
+        return _library_numeric(self, lhs, rhs, op)
+    return Utils.convert_number(math.fmod(left, right))
+
+
+_library_symbol: Final = Signature.get_symbol
+
+
+def _symbol(self: Signature, value: Any) -> str:
+    """JSON null is type ``l`` in a signature (the library said "missing", so ``$uppercase(null)``
+    slipped past the check and failed later without naming the argument)."""
+    return "l" if value is _NULL else _library_symbol(self, value)
+
+
+def _validation_error(self: Signature, _args: Any, bad_signature: str, function_name: str | None) -> None:
+    """T0410 naming the first argument that does not fit (the library always named argument 1)."""
+    pattern = "^"
+    good_to = 0
+    for param in self._params:
+        pattern += param.regex
+        match = re.match(pattern, bad_signature)
+        if match is None:
+            break
+        good_to = match.end()
+    raise JException("T0410", -1, good_to + 1, function_name)
+
+
 def install() -> None:
     """Bind the fixed builtins: the function table the evaluator looks up, and the routine ``&`` calls."""
+    Signature.get_symbol = _symbol
+    Signature.throw_validation_error = _validation_error
+    Jsonata.evaluate_numeric_expression = _numeric_expression
     _functions.Functions.string = staticmethod(string)
     _functions.Functions.number = staticmethod(number)
     for name, signature in (("string", "<x-b?:s>"), ("number", "<(nsb)-:n>")):

@@ -20,6 +20,8 @@ Library quirks handled here:
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -250,9 +252,9 @@ def js_stringify(value: Any) -> str:
     """`JSON.stringify` as jsonata-js applies it to error values (undefined -> ``undefined``)."""
     if value is None:
         return "undefined"
+    if isinstance(value, float) and not math.isfinite(value):
+        return "null"
     try:
-        import json
-
         return json.dumps(to_json(value), separators=(",", ":"), ensure_ascii=False)
     except (UnsupportedResult, TypeError, ValueError):
         return str(value)

@@ -176,6 +176,13 @@ def test_function_values_are_unsupported() -> None:
         ),
         ("$number('x')", "D3030", 'Unable to cast value to a number: "x"'),
         ("$x()", "T1006", "Attempted to invoke a non-function"),
+        ("$uppercase(null)", "T0410", 'Argument 1 of function "uppercase" does not match function signature'),
+        (
+            "$substring('abc', null)",
+            "T0410",
+            'Argument 2 of function "substring" does not match function signature',
+        ),
+        ("1/0 + 1", "D1001", "Number out of range: null"),
     ],
 )
 def test_error_codes_and_messages(source: str, code: str, message: str) -> None:
@@ -200,6 +207,11 @@ def test_invoking_a_non_function_prints_nothing(capsys: pytest.CaptureFixture[st
         ("$string({'b': [1.5, null, 1e-7], 'a': true})", '{"b":[1.5,null,1e-7],"a":true}'),
         ("'n=' & 1e20", "n=100000000000000000000"),
         ("$number('0x1F')", 31),
+        ("5.5 % 2", 1.5),
+        ("-5 % 3", -2),
+        ("1 / 0", "Infinity"),  # AWS writes non-finite numbers by name (floci #2783)
+        ("-1 / 0", "-Infinity"),
+        ("0 / 0", "NaN"),
     ],
 )
 def test_string_and_number_follow_javascript(source: str, expected: Any) -> None:
