@@ -26,6 +26,7 @@ _NOT_AN_OBJECT = "Definition must be a valid JSON object"
 _YAML_SUFFIXES = (".yaml", ".yml")
 
 # Strings (with escapes), punctuation, and bare literals (numbers, true, false, null).
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|[^\s{}\[\]:,"]+', re.DOTALL)
 
 
@@ -88,7 +89,7 @@ class Document:
         """The source line `line` (1-based), without its line break, for caret displays."""
         if self.text is None:
             return None
-        lines = self.text.splitlines()
+        lines = _LINE_BREAK.split(self.text)  # not splitlines(): U+2028 inside a string is no line break
         return lines[line - 1] if 0 < line <= len(lines) else None
 
     def _ensure_index(self) -> None:
@@ -108,7 +109,7 @@ class Document:
     def _line_col(self, offset: int) -> tuple[int, int]:
         if self._line_starts is None:
             assert self.text is not None
-            self._line_starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", self.text)]
+            self._line_starts = [0] + [m.end() for m in _LINE_BREAK.finditer(self.text)]
         line = bisect.bisect_right(self._line_starts, offset)
         return line, offset - self._line_starts[line - 1] + 1
 

@@ -171,3 +171,9 @@ def _resolve(value: object, pointer: str) -> object:
         token = token.replace("~1", "/").replace("~0", "~")
         value = value[int(token)] if isinstance(value, list) else value[token]  # type: ignore[index]
     return value
+
+
+def test_line_separators_inside_strings_do_not_break_lines() -> None:
+    doc = load('{"a": "x\u2028y",\r\n "b": 1}')
+    assert doc.position("/b") == (2, 7)
+    assert doc.line_text(2) == ' "b": 1}'
