@@ -39,7 +39,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--timeout", type=float, default=600.0, help="seconds before a statelane sample is an error"
     )
-    p.add_argument("--warmup", type=int, default=0, help="untimed runs before the timed one (in process)")
+    p.add_argument(
+        "--warmup", type=int, default=1, help="untimed runs before the timed one (in process; default 1)"
+    )
     p.add_argument("--workloads-dir", type=Path, default=WORKLOADS_DIR, help=argparse.SUPPRESS)
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     return p
@@ -70,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         workloads_dir=args.workloads_dir,
     )
     meta = machine_info()
+    meta["warmup"] = args.warmup
+    meta["cap_s"] = args.cap
     rows = plan(workloads, configs, peers, clocks)
     run_all(rows, options, None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True))
     meta["load_average_end"] = machine_info()["load_average"]

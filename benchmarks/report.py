@@ -138,20 +138,23 @@ def targets_table(verdicts: list[Verdict]) -> Table:
     return out
 
 
-FOOTNOTES = (
-    "parse s: compile_machine (load + validate + compile) in process; a whole `statelane validate` process "
-    "for the `statelane run` rows; CreateStateMachine for moto. "
-    "wall/CPU s: the execution alone in process; the whole process for `statelane run`. "
-    "peak RSS: the measuring process's own high-water mark (each sample is a fresh process). "
-    "vs moto: statelane transitions/s / moto's (a capped moto run counts the rate it reached); "
-    "* = statelane skipped the waits, moto cannot."
-)
+def footnotes(warmup: int) -> str:
+    return (
+        "parse s: compile_machine (load + validate + compile) in process; a whole `statelane validate` "
+        "process for the `statelane run` rows; CreateStateMachine for moto. "
+        f"wall/CPU s: in process, the execution alone, after {warmup} untimed warm-up execution(s) in the "
+        "same fresh process; the whole cold process for `statelane run`; moto from StartExecution to a "
+        "DescribeExecution that is no longer RUNNING (polled every 10 ms). "
+        "peak RSS: the measuring process's own high-water mark (each sample is a fresh process). "
+        "vs moto: statelane transitions/s / moto's (a capped moto run counts the rate it reached); "
+        "* = statelane skipped the waits, moto cannot."
+    )
 
 
 def print_report(rows: list[Row], verdicts: list[Verdict], meta: dict[str, Any], runs: int) -> None:
     console = Console(width=max(Console().width, 200))
     console.print(table(rows, meta, runs))
-    console.print(FOOTNOTES, style="dim")
+    console.print(footnotes(meta.get("warmup", 0)), style="dim")
     console.print(targets_table(verdicts))
 
 
@@ -213,6 +216,12 @@ def markdown(rows: list[Row], verdicts: list[Verdict], meta: dict[str, Any], run
             "; ".join(row.flags()).replace("|", "\\|"),
         ]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += ["", FOOTNOTES, "", "| target | measured | verdict |", "| --- | ---: | --- |"]
+    lines += [
+        "",
+        footnotes(meta.get("warmup", 0)),
+        "",
+        "| target | measured | verdict |",
+        "| --- | ---: | --- |",
+    ]
     lines += [f"| {v.target} | {v.measured} | {v.verdict} |" for v in verdicts]
     return "\n".join(lines) + "\n"

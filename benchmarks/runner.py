@@ -115,7 +115,7 @@ class Options:
     runs: int = 3
     cap_s: float = 60.0
     timeout_s: float = 600.0
-    warmup: int = 0
+    warmup: int = 1
     workloads_dir: Path = REPO / "benchmarks" / "workloads"
 
 

@@ -82,6 +82,16 @@ def peak_rss_kb() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
+def reset_peak_rss() -> bool:
+    """Start VmHWM again from the current RSS (Linux >= 4.0), so a warm-up's peak is not counted."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as clear:
+            clear.write("5")
+    except OSError:
+        return False
+    return True
+
+
 def cpu_seconds() -> float:
     """User + system CPU of this process (all threads), at nanosecond resolution."""
     return time.process_time()
