@@ -277,7 +277,12 @@ def _load_yaml(text: str, filename: str | None) -> Document:
     if node is None:
         raise LoadError(Diagnostic("SCHEMA_VALIDATION_FAILED", Severity.ERROR, _NOT_AN_OBJECT))
     converter = _YamlConverter()
-    value = converter.convert(node, "")
+    try:
+        value = converter.convert(node, "")
+    except RecursionError:
+        raise LoadError(
+            Diagnostic(_INVALID_JSON, Severity.ERROR, "Invalid YAML: nesting is too deep", None, 1, 1)
+        ) from None
     return Document(
         value,
         text,

@@ -21,11 +21,13 @@ __all__ = ["has_errors", "validate"]
 def validate(doc: Document | Mapping[str, Any] | Any, *, express: bool = False) -> list[Diagnostic]:
     """All problems of a definition; `express=True` adds the Express workflow restrictions."""
     if isinstance(doc, Document):
-        ctx = Context(doc, express=express)
-        check_machine(ctx, doc.value)
+        ctx, value = Context(doc, express=express), doc.value
     else:
-        ctx = Context(None, express=express)
-        check_machine(ctx, dict(doc) if isinstance(doc, Mapping) else doc)
+        ctx, value = Context(None, express=express), dict(doc) if isinstance(doc, Mapping) else doc
+    try:
+        check_machine(ctx, value)
+    except RecursionError:
+        ctx.schema("The definition is nested too deeply to validate", "")
     return ctx.diagnostics()
 
 

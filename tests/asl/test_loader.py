@@ -177,3 +177,9 @@ def test_line_separators_inside_strings_do_not_break_lines() -> None:
     doc = load('{"a": "x\u2028y",\r\n "b": 1}')
     assert doc.position("/b") == (2, 7)
     assert doc.line_text(2) == ' "b": 1}'
+
+
+def test_absurd_nesting_is_a_diagnostic_not_a_crash() -> None:
+    with pytest.raises(LoadError) as info:
+        load('{"a": ' + "[" * 5000 + "]" * 5000 + "}")
+    assert info.value.diagnostic.code == "INVALID_JSON_DESCRIPTION"

@@ -196,3 +196,13 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_plain_mapping_without_positions() -> None:
     found = validate({"StartAt": "A", "States": {"A": {"Type": "Pass"}}})
     assert [(d.pointer, d.line) for d in found] == [("/States/A", None)]
+
+
+def test_absurd_nesting_is_a_diagnostic_not_a_crash() -> None:
+    value: object = 1
+    for _ in range(5000):
+        value = [value]
+    found = validate(
+        {"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"a": value}, "End": True}}}
+    )
+    assert [d.message for d in found] == ["The definition is nested too deeply to validate"]
