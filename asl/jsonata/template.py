@@ -59,10 +59,12 @@ def unexpected_type_error(value: Any, expected: str, expr_source: str, field: st
 
 def expect_type(value: Any, expected: str, expr_source: str, field: str) -> Any:
     """Return `value` if its JSON type name is `expected` ('array', 'object', 'string', 'number',
-    'boolean', 'null'); otherwise raise AWS's "unexpected result type" error."""
-    if json_type_name(value) != expected:
-        raise unexpected_type_error(value, expected, expr_source, field)
-    return value
+    'boolean', 'null', or 'integer' for an integral number); otherwise raise AWS's
+    "unexpected result type" error."""
+    actual = json_type_name(value)
+    if actual == expected or (expected == "integer" and actual == "number" and float(value).is_integer()):
+        return value
+    raise unexpected_type_error(value, expected, expr_source, field)
 
 
 def evaluate_field(expression: Expression, field: str, bindings: Mapping[str, Any]) -> Any:

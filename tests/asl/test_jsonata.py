@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from jsonata import parser as jsonata_parser
 
 from asl.errors import QUERY_EVALUATION_ERROR, DefinitionError, StatesError
+from asl.json_text import dumps
 from asl.jsonata import (
     ENV_KEY,
     UNDEFINED,
@@ -282,6 +283,16 @@ def test_unexpected_type_cause(source: str, type_name: str, text: str) -> None:
 def test_expect_type_passes_matching_values_through() -> None:
     items = [1, "two", 3]
     assert expect_type(items, "array", "x", "Items") is items
+    assert expect_type(5, "integer", "x", "Seconds") == 5
+    assert expect_type(5.0, "integer", "x", "Seconds") == 5.0
+
+
+@pytest.mark.parametrize(("value", "type_name"), [(1.5, "number"), ("5", "string"), (True, "boolean")])
+def test_expect_integer(value: Any, type_name: str) -> None:
+    with pytest.raises(StatesError) as caught:
+        expect_type(value, "integer", "$x", "Seconds")
+    assert caught.value.cause is not None
+    assert caught.value.cause.endswith(f"Expected 'integer', but was '{type_name}' for value: {dumps(value)}")
 
 
 # --- templates ------------------------------------------------------------------------------
