@@ -44,6 +44,7 @@ HISTORY_LIMIT = 25_000
 #: "Unbounded" inline Map concurrency still runs on a bounded set of frames at a time.
 MAX_INLINE_CONCURRENCY = 40
 MAX_WAIT_SECONDS = 2**31 - 1
+EXPRESS_MAX_SECONDS = 300
 
 EventListener = Callable[[HistoryEvent], None]
 
@@ -176,8 +177,12 @@ class Interpreter:
             {"input": JsonText(ex.input_text), "inputDetails": {"truncated": False}, "roleArn": ex.role_arn},
         )
         root.last_event = 0  # AWS: the first state's entered event points to 0, not to ExecutionStarted
-        if self.plan.timeout_seconds:
-            self._add_timer(ex.start_date + self.plan.timeout_seconds, ("exec_timeout", None, ()))
+        limit = self.plan.timeout_seconds
+        if ex.express and not self.limits.lifted:
+            # Express executions run for five minutes at most.
+            limit = min(limit or EXPRESS_MAX_SECONDS, EXPRESS_MAX_SECONDS)
+        if limit:
+            self._add_timer(ex.start_date + limit, ("exec_timeout", None, ()))
         self._runnable.append(("enter", root, (self.plan.root.start_at, ex.input)))
         return self.resume()
 

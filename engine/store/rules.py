@@ -10,26 +10,34 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any, NamedTuple
 
 from engine.history import HistoryEvent
+from engine.ids import Partition
 from engine.store.errors import (
     AmbiguousExecution,
     ConflictError,
     ExecutionAlreadyExists,
     ExecutionDoesNotExist,
+    ExecutionNotRedrivable,
     ExecutionNotRunning,
     InvalidToken,
+    StateMachineAlreadyExists,
     TaskDoesNotExist,
     TaskTimedOut,
 )
 from engine.store.records import (
+    REDRIVABLE_STATUSES,
     TERMINAL_STATUSES,
     ExecutionRecord,
     ExecutionStatus,
+    StateMachineRecord,
+    StateMachineType,
     TaskTokenRecord,
     TaskTokenStatus,
+    Unset,
 )
 
 #: How many execution names an ExecutionDoesNotExist message offers.
@@ -83,6 +91,31 @@ def pick_execution(
     raise ExecutionDoesNotExist(ref, recent[:RECENT_NAMES])
 
 
+def put_machine(
+    current: StateMachineRecord | None,
+    name: str,
+    definition: str,
+    *,
+    now: float,
+    type: StateMachineType,
+    role_arn: str | None,
+    arn: str | None,
+    new_revision_id: Callable[[], str],
+) -> StateMachineRecord | None:
+    """The record CreateStateMachine/UpdateStateMachine leaves, or None when nothing changes."""
+    role = role_arn or Partition().role_arn()
+    if current is None:
+        arn = arn or Partition().state_machine_arn(name)
+        return StateMachineRecord(name, arn, definition, type, role, new_revision_id(), now, now)
+    if current.type is not type:
+        raise StateMachineAlreadyExists(current.arn, f"it is {current.type.value}, not {type.value}")
+    if current.definition == definition and current.role_arn == role:
+        return None
+    return replace(
+        current, definition=definition, role_arn=role, revision_id=new_revision_id(), update_date=now
+    )
+
+
 def check_start(existing: ExecutionRecord, input_text: str) -> ExecutionRecord:
     """StartExecution with a name in use: the same input while RUNNING is the same execution."""
     if existing.status is ExecutionStatus.RUNNING and existing.input == input_text:
@@ -115,8 +148,14 @@ def event_rows(arn: str, last_event_id: int, events: Sequence[EventLike]) -> lis
                 "another writer got there first, or the events were replayed"
             )
         timestamp = doc.get("timestamp")
-        if not isinstance(timestamp, int | float) or isinstance(timestamp, bool) or not math.isfinite(timestamp):
-            raise ValueError(f"event {event_id} of '{arn}' needs an epoch-seconds timestamp, not {timestamp!r}")
+        if (
+            not isinstance(timestamp, int | float)
+            or isinstance(timestamp, bool)
+            or not math.isfinite(timestamp)
+        ):
+            raise ValueError(
+                f"event {event_id} of '{arn}' needs an epoch-seconds timestamp, not {timestamp!r}"
+            )
         rows.append(
             EventRow(expected, int(doc["previousEventId"]), float(timestamp), str(doc["type"]), encode(doc))
         )
@@ -124,7 +163,61 @@ def event_rows(arn: str, last_event_id: int, events: Sequence[EventLike]) -> lis
     return rows
 
 
-def stop_date_for(status: ExecutionStatus | None, stop_date: float | None, rows: Sequence[EventRow]) -> float | None:
+def transition_changes(
+    current: ExecutionRecord,
+    rows: Sequence[EventRow],
+    *,
+    status: ExecutionStatus | None,
+    output: str | Unset | None,
+    error: str | Unset | None,
+    cause: str | Unset | None,
+    stop_date: float | None,
+    wake_at: float | Unset | None,
+) -> dict[str, Any]:
+    """The execution fields a transition changes, by field name (= column name)."""
+    changes: dict[str, Any] = {"last_event_id": current.last_event_id + len(rows)}
+    for key, value in (("output", output), ("error", error), ("cause", cause), ("wake_at", wake_at)):
+        if not isinstance(value, Unset):
+            changes[key] = value
+    if status is not None:
+        changes["status"] = status
+        if status in TERMINAL_STATUSES:
+            changes.update(
+                stop_date=stop_date_for(status, stop_date, rows),
+                lease_owner=None,
+                lease_expires_at=None,
+                wake_at=None,
+                queued=False,
+            )
+    return changes
+
+
+def check_redrivable(current: ExecutionRecord) -> None:
+    if current.status not in REDRIVABLE_STATUSES:
+        raise ExecutionNotRedrivable(current.arn, current.status.value)
+
+
+def redrive_changes(current: ExecutionRecord, rows: Sequence[EventRow], now: float) -> dict[str, Any]:
+    """RedriveExecution's changes: RUNNING and queued again, the outcome of the last run forgotten."""
+    return {
+        "status": ExecutionStatus.RUNNING,
+        "stop_date": None,
+        "output": None,
+        "error": None,
+        "cause": None,
+        "redrive_count": current.redrive_count + 1,
+        "redrive_date": now,
+        "queued": True,
+        "wake_at": None,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "last_event_id": current.last_event_id + len(rows),
+    }
+
+
+def stop_date_for(
+    status: ExecutionStatus | None, stop_date: float | None, rows: Sequence[EventRow]
+) -> float | None:
     """A closing transition's stop date: given, or the timestamp of its last event."""
     if status is None or status not in TERMINAL_STATUSES:
         return None
@@ -154,6 +247,17 @@ def check_token(
         status = execution_status.value if execution_status else "gone"
         raise TaskDoesNotExist(token, f"its execution is {status}")
     return record
+
+
+def check_token_repeat(
+    existing: TaskTokenRecord, execution_arn: str, state_entered_event_id: int
+) -> TaskTokenRecord:
+    """Issuing a token again for the same task (a resumed worker) is a no-op; for another task a conflict."""
+    if existing.execution_arn == execution_arn and existing.state_entered_event_id == state_entered_event_id:
+        return existing
+    raise ConflictError(
+        f"task token already issued to event {existing.state_entered_event_id} of '{existing.execution_arn}'"
+    )
 
 
 def is_past_deadline(record: TaskTokenRecord, now: float) -> bool:

@@ -495,3 +495,9 @@ def test_long_chains_do_not_grow_the_stack() -> None:
     states[f"S{n}"] = {"Type": "Pass", "Result": "done", "End": True}
     ex = run(machine(states, start="S0"), express=True, fast_forward=True)
     assert ex.output == "done"
+
+
+def test_express_executions_end_after_five_minutes() -> None:
+    ex = run(machine({"W": {"Type": "Wait", "Seconds": 600, "End": True}}), express=True, fast_forward=True)
+    assert ex.status == "TIMED_OUT"
+    assert ex.stop_date is not None and ex.stop_date - ex.start_date == pytest.approx(300)
