@@ -621,9 +621,10 @@ class Interpreter:
             return
         ex = self.execution
         frame = Frame(scope=self.plan.root, vars={}, var_view=ChainMap(), last_event=len(self._events))
-        self._emit(frame, "ExecutionTimedOut", {"error": errors.TIMEOUT, "cause": "Execution timed out."})
+        # AWS records the timeout by its error name alone.
+        self._emit(frame, "ExecutionTimedOut", {"error": errors.TIMEOUT})
         ex.status = ExecutionStatus.TIMED_OUT
-        ex.error, ex.cause = errors.TIMEOUT, "Execution timed out."
+        ex.error, ex.cause = errors.TIMEOUT, None
         self._finish()
 
     # ------------------------------------------------------------------ frame completion

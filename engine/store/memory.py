@@ -122,16 +122,7 @@ class MemoryStore:
             existing = self._executions.get(arn)
             if existing is not None:
                 return Started(rules.check_start(existing, input), False)
-            record = ExecutionRecord(
-                arn=arn,
-                name=name,
-                state_machine_arn=machine.arn,
-                revision_id=machine.revision_id,
-                status=_RUNNING,
-                input=input,
-                start_date=now,
-                queued=queued,
-            )
+            record = rules.new_execution(machine, name, input, now, queued)
             self._executions[arn] = record
             self._events[arn] = []
             return Started(record, True)
@@ -321,15 +312,8 @@ class MemoryStore:
             existing = self._tokens.get(token)
             if existing is not None:
                 return rules.check_token_repeat(existing, execution_arn, state_entered_event_id)
-            record = TaskTokenRecord(
-                token=token,
-                execution_arn=execution_arn,
-                state_entered_event_id=state_entered_event_id,
-                status=TaskTokenStatus.PENDING,
-                created_at=now,
-                timeout_at=timeout_at,
-                heartbeat_seconds=heartbeat_seconds,
-                heartbeat_deadline=None if heartbeat_seconds is None else now + heartbeat_seconds,
+            record = rules.new_token(
+                token, execution_arn, state_entered_event_id, now, timeout_at, heartbeat_seconds
             )
             self._tokens[token] = record
             return record

@@ -116,6 +116,41 @@ def put_machine(
     )
 
 
+def new_execution(
+    machine: StateMachineRecord, name: str, input_text: str, now: float, queued: bool
+) -> ExecutionRecord:
+    return ExecutionRecord(
+        arn=execution_arn(machine.arn, name),
+        name=name,
+        state_machine_arn=machine.arn,
+        revision_id=machine.revision_id,
+        status=ExecutionStatus.RUNNING,
+        input=input_text,
+        start_date=now,
+        queued=queued,
+    )
+
+
+def new_token(
+    token: str,
+    execution_arn: str,
+    state_entered_event_id: int,
+    now: float,
+    timeout_at: float | None,
+    heartbeat_seconds: float | None,
+) -> TaskTokenRecord:
+    return TaskTokenRecord(
+        token=token,
+        execution_arn=execution_arn,
+        state_entered_event_id=state_entered_event_id,
+        status=TaskTokenStatus.PENDING,
+        created_at=now,
+        timeout_at=timeout_at,
+        heartbeat_seconds=heartbeat_seconds,
+        heartbeat_deadline=None if heartbeat_seconds is None else now + heartbeat_seconds,
+    )
+
+
 def check_start(existing: ExecutionRecord, input_text: str) -> ExecutionRecord:
     """StartExecution with a name in use: the same input while RUNNING is the same execution."""
     if existing.status is ExecutionStatus.RUNNING and existing.input == input_text:

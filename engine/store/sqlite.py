@@ -387,16 +387,7 @@ class SqliteStore:
             existing = self._execution_or_none(conn, arn)
             if existing is not None:
                 return Started(rules.check_start(existing[1], input), False)
-            record = ExecutionRecord(
-                arn=arn,
-                name=name,
-                state_machine_arn=machine.arn,
-                revision_id=machine.revision_id,
-                status=ExecutionStatus.RUNNING,
-                input=input,
-                start_date=now,
-                queued=queued,
-            )
+            record = rules.new_execution(machine, name, input, now, queued)
             conn.execute(
                 "INSERT INTO executions (arn, name, state_machine_arn, revision_id, status, input, start_date, queued)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -617,15 +608,8 @@ class SqliteStore:
             existing = _token(conn, token)
             if existing is not None:
                 return rules.check_token_repeat(existing, execution_arn, state_entered_event_id)
-            record = TaskTokenRecord(
-                token=token,
-                execution_arn=execution_arn,
-                state_entered_event_id=state_entered_event_id,
-                status=TaskTokenStatus.PENDING,
-                created_at=now,
-                timeout_at=timeout_at,
-                heartbeat_seconds=heartbeat_seconds,
-                heartbeat_deadline=None if heartbeat_seconds is None else now + heartbeat_seconds,
+            record = rules.new_token(
+                token, execution_arn, state_entered_event_id, now, timeout_at, heartbeat_seconds
             )
             conn.execute(
                 "INSERT INTO task_tokens (token, execution_id, state_entered_event_id, status, created_at,"
