@@ -224,5 +224,7 @@ def _compile(ctx: Context, rule: Obj, at: str) -> None:
         for part in getattr(exc, "pointer", ()):
             where = child(where, part)
         ctx.schema(f"Invalid choice rule: {getattr(exc, 'reason', exc)}", where)
+    except RecursionError:
+        raise  # reported once, by validate()
     except Exception as exc:  # an evaluator bug must not crash validation
         ctx.schema(f"Invalid choice rule: {type(exc).__name__}: {exc}", at)

@@ -11,7 +11,7 @@ validation run, because large definitions repeat the same few paths.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from asl.errors import DefinitionError
@@ -68,6 +68,8 @@ def _compile(ctx: Context, kind: str, text: str) -> tuple[object | None, str | N
             result = (compile_fn(text[2:-2] if kind == "jsonata" else text), None)
         except DefinitionError as exc:
             result = (None, str(exc) or "invalid syntax")
+        except RecursionError:
+            raise  # reported once, by validate()
         except Exception as exc:  # a parser bug must not crash validation
             result = (None, f"{type(exc).__name__}: {exc}")
     ctx.cache[key] = result
@@ -184,6 +186,8 @@ def check_template(ctx: Context, value: Any, pointer: str, field: str) -> None:
         compile_template(value, field)
     except DefinitionError as exc:
         ctx.schema(f"Invalid payload template in '{field}': {exc}", pointer)
+    except RecursionError:
+        raise  # reported once, by validate()
     except Exception as exc:  # a compiler bug must not crash validation
         ctx.schema(f"Invalid payload template in '{field}': {type(exc).__name__}: {exc}", pointer)
 
@@ -256,26 +260,19 @@ def check_jsonata_value(
             check_jsonata_expression(
                 ctx, value, pointer, field, allow_result=allow_result, allow_error_output=allow_error_output
             )
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            check_jsonata_value(
-                ctx,
-                item,
-                child(pointer, key),
-                f"{field}/{key}",
-                allow_result=allow_result,
-                allow_error_output=allow_error_output,
-            )
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            check_jsonata_value(
-                ctx,
-                item,
-                child(pointer, i),
-                f"{field}/{i}",
-                allow_result=allow_result,
-                allow_error_output=allow_error_output,
-            )
+        return
+    members: Iterable[tuple[str | int, Any]] = (
+        value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    )
+    for key, item in members:
+        check_jsonata_value(
+            ctx,
+            item,
+            child(pointer, key),
+            f"{field}/{key}",
+            allow_result=allow_result,
+            allow_error_output=allow_error_output,
+        )
 
 
 def check_jsonata_expression(
@@ -319,6 +316,8 @@ def _top_level_references(compiled: object | None) -> list[str]:
         return []
     try:
         names = top_level_references(getattr(compiled, "handle", None))
+    except RecursionError:
+        raise  # reported once, by validate()
     except Exception:  # an AST shape this walk does not know: no finding rather than a false one
         return []
     return list(dict.fromkeys(names))
