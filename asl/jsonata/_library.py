@@ -119,7 +119,42 @@ def parse(source: str) -> Any:
         raise JsonataError("S0201", "Syntax error: expression nested too deeply") from None
     if handle.errors:
         raise _translate(handle.errors[0])
+    # Only user functions can recurse or loop; only their evaluations pay for the bounds.
+    handle.statelane_bounded = any(node_kind(node)[0] == "lambda" for node in walk_nodes(handle))
     return handle
+
+
+MAX_DEPTH: Final = 100
+"""AWS fails an evaluation nested deeper than 100 (floci #2737: `$f(31)` passes, `$f(32)` fails)."""
+MAX_STEPS: Final = 2_000_000
+"""Evaluation steps before a runaway (tail-recursive) loop is stopped; pure, unlike a clock."""
+
+_STACK_OVERFLOW: Final = "Stack overflow error: Check for non-terminating recursive function. Consider rewriting as tail-recursive."
+_RUNAWAY: Final = "Expression evaluation timeout: Check for infinite loop"
+
+
+class _Bounds:
+    """Counts nesting and steps through the library's per-node hooks (the library's Timebox, minus the clock)."""
+
+    __slots__ = ("depth", "steps")
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.steps = 0
+
+    def enter(self, _expr: Any, _input: Any, environment: Any) -> None:
+        if environment.is_parallel_call:
+            return
+        self.depth += 1
+        self.steps += 1
+        if self.depth > MAX_DEPTH:
+            raise JException("D1011", -1)
+        if self.steps > MAX_STEPS:
+            raise JException("D1012", -1)
+
+    def leave(self, _expr: Any, _input: Any, environment: Any, _result: Any) -> None:
+        if not environment.is_parallel_call:
+            self.depth -= 1
 
 
 def evaluate(handle: Any, bindings: Mapping[str, Any]) -> Any:
@@ -131,8 +166,13 @@ def evaluate(handle: Any, bindings: Mapping[str, Any]) -> Any:
         if value is None:  # a variable holding JSON null is not undefined
             variables[name] = _NULL
     variables["$"] = None
-    variables["__evaluate_entry"] = None
-    variables["__evaluate_exit"] = None
+    if handle.statelane_bounded:
+        bounds = _Bounds()
+        variables["__evaluate_entry"] = bounds.enter
+        variables["__evaluate_exit"] = bounds.leave
+    else:
+        variables["__evaluate_entry"] = None
+        variables["__evaluate_exit"] = None
     current = handle.get_per_thread_instance()
     clock = getattr(bindings.get(ENV_KEY), "now_millis", None)
     current.timestamp = clock() if clock is not None else int(time.time() * 1000)
@@ -141,11 +181,7 @@ def evaluate(handle: Any, bindings: Mapping[str, Any]) -> Any:
     except JException as exc:
         raise _translate(exc) from None
     except RecursionError:
-        raise JsonataError(
-            "",
-            "Stack overflow error: Check for non-terminating recursive function. "
-            "Consider rewriting as tail-recursive.",
-        ) from None
+        raise JsonataError("", _STACK_OVERFLOW) from None
     except (JsonataError, UnsupportedResult):
         raise
     except (ArithmeticError, ValueError, TypeError, AttributeError, IndexError, KeyError) as exc:
@@ -221,6 +257,10 @@ def _translate(exc: Exception) -> JsonataError:
     if not isinstance(exc, JException):
         return JsonataError("", str(exc))
     code = str(exc.error)
+    if code == "D1011":
+        return JsonataError("", _STACK_OVERFLOW)
+    if code == "D1012":
+        return JsonataError("", _RUNAWAY)
     template = JException.error_codes.get(code)
     if template is None:
         # Raised with the whole message in the code slot.

@@ -607,3 +607,30 @@ def test_compiled_subset_agrees_with_the_interpreter(
     slow._compiled = None
     bindings = {"states": {"input": state_input}, **variables}
     assert _outcome(fast, bindings) == _outcome(slow, bindings)
+
+
+# --- evaluation bounds ----------------------------------------------------------------------
+
+_RECURSION = "($f := function($x){ $x <= 0 ? 0 : 1 + $f($x - 1) }; $f(DEPTH))"
+
+
+def test_recursion_depth_bound_matches_aws() -> None:
+    # AWS evaluates $f(31) and refuses $f(32) (floci #2737, measured with TestState)
+    assert run(_RECURSION.replace("DEPTH", "31")) == 31
+    error = failure(f"{{% {_RECURSION.replace('DEPTH', '32')} %}}", "Output")
+    assert error.cause is not None
+    assert error.cause.endswith(
+        "threw an error during evaluation: Stack overflow error: Check for non-terminating recursive function. "
+        "Consider rewriting as tail-recursive."
+    )
+
+
+def test_runaway_loops_are_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_library, "MAX_STEPS", 10_000)
+    with pytest.raises(JsonataError) as caught:
+        run("($f := function($x){ $f($x + 1) }; $f(1))")
+    assert (caught.value.code, caught.value.message) == (
+        "",
+        "Expression evaluation timeout: Check for infinite loop",
+    )
+    assert run("$map([1, 2, 3], function($v){ $v * 2 })") == [2, 4, 6]
