@@ -634,3 +634,13 @@ def test_runaway_loops_are_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
         "Expression evaluation timeout: Check for infinite loop",
     )
     assert run("$map([1, 2, 3], function($v){ $v * 2 })") == [2, 4, 6]
+
+
+def test_now_and_millis_read_the_injected_clock() -> None:
+    class Clock(FixedSource):
+        def now_millis(self) -> int:
+            return 1_700_000_000_123
+
+    bindings = {"states": {"input": {}}, ENV_KEY: Clock()}
+    assert compile_expression("$millis()").evaluate(bindings) == 1_700_000_000_123
+    assert compile_expression("$now()").evaluate(bindings) == "2023-11-14T22:13:20.123Z"
