@@ -10,8 +10,9 @@ of statelane imports only from here:
 - `referenced_variables`, `uses_states_member`: static facts for the validator.
 
 Bindings map variable names to JSON values and must include ``states``; the optional
-``ENV_KEY`` entry carries the random source (`random()`, `uuid4()`) that unseeded
-``$random()`` and ``$uuid()`` draw from.
+``ENV_KEY`` entry carries the evaluation environment: `random()` and `uuid4()` for
+unseeded ``$random()`` and ``$uuid()``, and optionally `now_millis()` for ``$now()`` /
+``$millis()`` (without it they read the system clock).
 """
 
 from asl.jsonata._library import ENV_KEY
