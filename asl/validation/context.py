@@ -95,6 +95,8 @@ class Context:
     state_names: dict[str, str] = field(default_factory=dict)
     # Every state name anywhere in the machine (to explain cross-scope transitions).
     all_names: set[str] = field(default_factory=set)
+    # The scope of the state being checked (for variable references).
+    scope: Scope | None = None
 
     def error(self, code: str, message: str, pointer: str | None, *, at_key: bool = False) -> None:
         self.findings.append(_Finding(code, Severity.ERROR, message, pointer, at_key))

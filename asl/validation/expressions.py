@@ -24,6 +24,7 @@ from asl.validation.context import (
     json_type,
 )
 from asl.validation.jsonata_refs import top_level_references
+from asl.validation.references import note_variables, path_variables
 
 _REFERENCE_FORBIDDEN = re.compile(r"\.\.|[@,:?*]")
 _INTRINSIC_SHAPE = re.compile(r"^\s*[A-Za-z_][A-Za-z0-9_.]*\s*\(.*\)\s*$", re.DOTALL)
@@ -141,6 +142,8 @@ def check_path(ctx: Context, value: Any, pointer: str, field: str, *, nullable: 
     error = path_error(ctx, value)
     if error is not None:
         ctx.schema(f"The value for the field '{field}' must be a valid JSONPath: {error}", pointer)
+    else:
+        note_variables(ctx, path_variables(value), pointer)
 
 
 def check_reference_path(
@@ -152,6 +155,8 @@ def check_reference_path(
     error = reference_path_error(ctx, value)
     if error is not None:
         ctx.schema(f"The value for the field '{field}' must be a valid ReferencePath: {error}", pointer)
+    else:
+        note_variables(ctx, path_variables(value), pointer)
 
 
 def check_path_or_intrinsic(ctx: Context, value: Any, pointer: str, field: str) -> None:
@@ -163,6 +168,8 @@ def check_path_or_intrinsic(ctx: Context, value: Any, pointer: str, field: str) 
             f" ({error})",
             pointer,
         )
+    else:
+        note_variables(ctx, path_variables(value), pointer)
 
 
 # --- JSONPath payload templates -------------------------------------------------------------
@@ -293,6 +300,7 @@ def check_jsonata_expression(
         message = f"Invalid JSONata expression '{body.strip()}' in the field '{field}': {error}"
         ctx.error(INVALID_JSONATA, message, pointer)
         return
+    note_variables(ctx, _jsonata_variables(compiled), pointer)
     for name in _top_level_references(compiled):
         ctx.error(UNSUPPORTED_JSONATA, f"Reference to '{name}' at the top level is not supported.", pointer)
     if not allow_result and _uses_states_member(compiled, "result", body):
@@ -321,6 +329,19 @@ def _top_level_references(compiled: object | None) -> list[str]:
     except Exception:  # an AST shape this walk does not know: no finding rather than a false one
         return []
     return list(dict.fromkeys(names))
+
+
+def _jsonata_variables(compiled: object | None) -> set[str]:
+    if compiled is None:
+        return set()
+    try:
+        from asl.jsonata import referenced_variables
+
+        return set(referenced_variables(compiled))  # type: ignore[arg-type]
+    except RecursionError:
+        raise  # reported once, by validate()
+    except Exception:  # no finding rather than a false one
+        return set()
 
 
 def _uses_states_member(compiled: object | None, member: str, body: str) -> bool:

@@ -140,6 +140,7 @@ def check_scope(ctx: Context, container: Obj, pointer: str, top_ql: str, outer_v
             ctx.schema("A state must be an object", at)
             uncertain = True
             continue
+        ctx.scope = scope
         st = _check_state(ctx, name, state, at, scope)
         if st is None:
             uncertain = True
@@ -235,6 +236,7 @@ def _check_state(ctx: Context, name: str, state: Obj, at: str, scope: Scope) -> 
             ctx, state["Assign"], st.at("Assign"), ql, scope, allow_result=state_type in RESULT_PRODUCERS
         )
     _TYPE_CHECKS[state_type](ctx, st)
+    ctx.scope = scope  # a Map or Parallel state has just walked its inner scopes
     if state_type in RESULT_PRODUCERS:
         check_retry(ctx, st)
         check_catch(ctx, st)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_validation_support import PASS_END, assert_valid, errors, machine, only_error, warnings
+from test_validation_support import PASS_END, assert_valid, errors, machine, only_error, run, warnings
 
 
 def assign(value: Any, ql: str | None = None) -> dict[str, Any]:
@@ -99,3 +99,50 @@ def test_outer_names_include_choice_rules_and_catchers() -> None:
         ("SCHEMA_VALIDATION_FAILED", "/States/M/ItemProcessor/States/I/Assign/picked")
     ]
     assert_valid(machine({"A": PASS_END}))
+
+
+def test_unassigned_variable_references_are_warnings() -> None:
+    definition = machine(
+        {
+            "Init": {"Type": "Pass", "Assign": {"customer": 1}, "Next": "Use"},
+            "Use": {
+                "Type": "Pass",
+                "Parameters": {"a.$": "$custmer", "b.$": "States.Format('{} $x', $customer)"},
+                "Next": "J",
+            },
+            "J": {
+                "Type": "Pass",
+                "QueryLanguage": "JSONata",
+                "Output": "{% $customer & $other %}",
+                "End": True,
+            },
+        }
+    )
+    assert errors(definition) == []
+    found = [d for d in run(definition) if d.code == "UNDEFINED_VARIABLE"]
+    assert [(d.pointer, d.message) for d in found] == [
+        (
+            "/States/Use/Parameters/a.$",
+            "The variable '$custmer' is not assigned in this scope or an enclosing one; did you mean 'customer'?",
+        ),
+        ("/States/J/Output", "The variable '$other' is not assigned in this scope or an enclosing one"),
+    ]
+
+
+def test_inner_variables_are_not_visible_outside() -> None:
+    inner = {"Type": "Pass", "Assign": {"inner": 1}, "End": True}
+    definition = machine(
+        {
+            "M": {
+                "Type": "Map",
+                "ItemProcessor": {"StartAt": "I", "States": {"I": inner}},
+                "Next": "After",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "After", "Assign": {"x.$": "$inner"}}],
+            },
+            "After": {"Type": "Pass", "OutputPath": "$inner", "End": True},
+        }
+    )
+    assert warnings(definition) == [
+        ("UNDEFINED_VARIABLE", "/States/M/Catch/0/Assign/x.$"),
+        ("UNDEFINED_VARIABLE", "/States/After/OutputPath"),
+    ]
