@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.runner import REPO, Row, ratio_vs_moto
+from benchmarks.runner import REAL, REPO, Row, moto_row_for, ratio_vs_moto
 from benchmarks.sample import OK, to_dict
 from benchmarks.targets import MET, Verdict
 
@@ -85,6 +85,18 @@ def _num(value: float | None, fmt: str) -> str:
     return "-" if value is None else fmt.format(value)
 
 
+def _ratio_text(rows: list[Row], row: Row) -> str:
+    """The ratio with what qualifies it: fast-forward vs moto's real clock, moto capped or wrong."""
+    ratio = ratio_vs_moto(rows, row)
+    if ratio is None:
+        return "-"
+    text = f"{ratio:,.0f}x" + ("*" if row.clock != REAL else "")
+    peer = moto_row_for(rows, row.workload)
+    if peer is not None and peer.outcome != OK:
+        text += f" (moto {peer.outcome})"
+    return text
+
+
 def table(rows: list[Row], meta: dict[str, Any], runs: int) -> Table:
     title = (
         f"statelane benchmarks: {meta['date']}, {meta['cpu']} ({meta['cores']} cores, {meta['memory_gib']} GiB), "
@@ -107,10 +119,7 @@ def table(rows: list[Row], meta: dict[str, Any], runs: int) -> Table:
         justify = "right" if header.endswith(("s", "MB", "moto")) and header != "notes" else "left"
         out.add_column(header, justify=justify)  # type: ignore[arg-type]
     for row in rows:
-        ratio = ratio_vs_moto(rows, row)
-        ratio_text = _num(ratio, "{:,.0f}x")
-        if ratio is not None and row.clock != "real":
-            ratio_text += "*"
+        ratio_text = _ratio_text(rows, row)
         result = row.outcome if row.outcome == OK else f"[bold red]{row.outcome}[/]"
         out.add_row(
             row.workload.name,
@@ -201,7 +210,6 @@ def markdown(rows: list[Row], verdicts: list[Verdict], meta: dict[str, Any], run
         "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for row in rows:
-        ratio = ratio_vs_moto(rows, row)
         cells = [
             row.workload.name,
             row.config.label,
@@ -212,7 +220,7 @@ def markdown(rows: list[Row], verdicts: list[Verdict], meta: dict[str, Any], run
             _num(row.median("cpu_s"), "{:.3f}"),
             _num(row.rate, "{:,.0f}"),
             _num(row.peak_rss_kb / 1024 if row.peak_rss_kb else None, "{:.0f}"),
-            _num(ratio, "{:,.0f}x") + ("*" if ratio is not None and row.clock != "real" else ""),
+            _ratio_text(rows, row),
             "; ".join(row.flags()).replace("|", "\\|"),
         ]
         lines.append("| " + " | ".join(cells) + " |")

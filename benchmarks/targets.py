@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from benchmarks.runner import FAST_FORWARD, REAL, Row, ratio_vs_moto
+from benchmarks.runner import FAST_FORWARD, REAL, Row, moto_row_for, ratio_vs_moto
 from benchmarks.sample import OK
 
 MET, MISSED, NOT_MEASURED = "met", "MISSED", "not measured"
@@ -153,5 +153,7 @@ def _versus_moto(rows: list[Row]) -> list[Verdict]:
         elif ratio is None:
             out.append(Verdict(target, "moto gave no rate", NOT_MEASURED))
         else:
-            out.append(Verdict(target, f"{ratio:,.0f}x", MET if ratio >= 100 else MISSED))
+            peer = moto_row_for(rows, row.workload)
+            qualifier = f" (moto {peer.outcome})" if peer is not None and peer.outcome != OK else ""
+            out.append(Verdict(target, f"{ratio:,.0f}x{qualifier}", MET if ratio >= 100 else MISSED))
     return out

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from benchmarks.configs import CONFIGS
-from benchmarks.runner import FAST_FORWARD, REAL, Row, plan
-from benchmarks.sample import OK, WRONG, Sample
+from benchmarks.configs import CONFIGS, MOTO
+from benchmarks.runner import FAST_FORWARD, REAL, Row, plan, ratio_vs_moto
+from benchmarks.sample import CAPPED, OK, WRONG, Sample
 from benchmarks.workloads import WORKLOADS_DIR, first_difference, load_workloads
 
 REPO = Path(__file__).resolve().parent.parent
@@ -114,3 +114,24 @@ def test_a_real_clock_run_shorter_than_its_waits_is_flagged() -> None:
     assert not any(n.startswith("FLAG") for n in honest.flags())
     assert any(n.startswith("FLAG: real clock took 0.02 s < 10 s") for n in cheating.flags())
     assert [r.clock for r in plan([waits], [CONFIGS["express"]], [])] == [FAST_FORWARD, REAL]
+
+
+def test_moto_lambda_calls_reach_the_same_local_handlers() -> None:
+    from benchmarks.peer_moto import local_invoke
+
+    ok = local_invoke({"FunctionName": "echo", "Payload": b'{"step": 1}'}, "us-east-1", None)
+    assert ok["StatusCode"] == 200 and ok["Payload"] == {"step": 1} and "FunctionError" not in ok
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:fail:$LATEST"
+    failed = local_invoke({"FunctionName": arn, "Payload": b"{}"}, "us-east-1", None)
+    assert failed["FunctionError"] == "Unhandled"
+    assert failed["Payload"]["errorType"] == "AlwaysError"
+
+
+def test_a_capped_peer_reports_the_rate_it_reached_and_ratios_use_it() -> None:
+    loop = WORKLOADS["choice-loop-10k"]
+    peer = Row(loop, MOTO, REAL, None, [Sample(CAPPED, wall_s=60.0, transitions_seen=600)])
+    ours = Row(loop, CONFIGS["express"], REAL, None, [Sample(OK, wall_s=0.2), Sample(OK, wall_s=0.1)])
+    ours.samples.append(Sample(OK, wall_s=0.4))
+    assert peer.rate == pytest.approx(10.0)
+    assert ours.rate == pytest.approx(20001 / 0.2)
+    assert ratio_vs_moto([ours, peer], ours) == pytest.approx(20001 / 0.2 / 10.0)
