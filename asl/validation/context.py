@@ -20,6 +20,7 @@ SCHEMA = "SCHEMA_VALIDATION_FAILED"
 MISSING_TARGET = "MISSING_TRANSITION_TARGET"
 MISSING_END = "MISSING_END_STATE"
 DUPLICATE_NAME = "DUPLICATE_STATE_NAME"
+DUPLICATE_FIELD = "DUPLICATE_FIELD"
 INVALID_JSONATA = "INVALID_JSONATA_EXPRESSION"
 UNSUPPORTED_JSONATA = "UNSUPPORTED_JSONATA_EXPRESSION"
 NO_DOLLAR = "NO_DOLLAR"
@@ -97,6 +98,8 @@ class Context:
     all_names: set[str] = field(default_factory=set)
     # The scope of the state being checked (for variable references).
     scope: Scope | None = None
+    # ids of `States` objects whose repeated keys were reported as duplicate state names.
+    seen_duplicates: set[int] = field(default_factory=set)
 
     def error(self, code: str, message: str, pointer: str | None, *, at_key: bool = False) -> None:
         self.findings.append(_Finding(code, Severity.ERROR, message, pointer, at_key))

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from asl.validation.choice import check_choice
 from asl.validation.context import (
+    DUPLICATE_FIELD,
     DUPLICATE_NAME,
     JSONATA,
     JSONPATH,
@@ -82,6 +83,27 @@ def check_machine(ctx: Context, root: Any) -> None:
     top_ql = JSONATA if root.get("QueryLanguage") == JSONATA else JSONPATH
     ctx.all_names = _all_state_names(root)
     check_scope(ctx, root, "", top_ql, frozenset())
+    if ctx.document is not None and ctx.document.duplicate_keys:
+        _warn_duplicate_fields(ctx, root, "")
+
+
+def _warn_duplicate_fields(ctx: Context, value: Any, pointer: str) -> None:
+    """A repeated field name anywhere else: JSON parsers (AWS's too) keep the last one silently."""
+    assert ctx.document is not None
+    if isinstance(value, dict):
+        if id(value) not in ctx.seen_duplicates:
+            for key in ctx.document.duplicate_keys.get(id(value), ()):
+                ctx.warning(
+                    DUPLICATE_FIELD,
+                    f"The field '{key}' appears more than once; only its last value is used",
+                    child(pointer, key),
+                    at_key=True,
+                )
+        for key, item in value.items():
+            _warn_duplicate_fields(ctx, item, child(pointer, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            _warn_duplicate_fields(ctx, item, child(pointer, i))
 
 
 def _all_state_names(container: Obj) -> set[str]:
@@ -122,6 +144,7 @@ def check_scope(ctx: Context, container: Obj, pointer: str, top_ql: str, outer_v
         ctx.schema("The field 'States' must be an object mapping state names to states", states_at)
         return
     if ctx.document is not None:
+        ctx.seen_duplicates.add(id(states))
         for name in ctx.document.duplicate_keys.get(id(states), ()):
             ctx.error(DUPLICATE_NAME, f"Duplicate State name: {name}", child(states_at, name), at_key=True)
     scope_vars: set[str] = set()

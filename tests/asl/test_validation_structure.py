@@ -206,3 +206,9 @@ def test_absurd_nesting_is_a_diagnostic_not_a_crash() -> None:
         {"StartAt": "A", "States": {"A": {"Type": "Pass", "Parameters": {"a": value}, "End": True}}}
     )
     assert [d.message for d in found] == ["The definition is nested too deeply to validate"]
+
+
+def test_other_repeated_fields_are_warnings() -> None:
+    text = '{"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B", "Next": "C", "End": true}}}'
+    found = [(d.code, d.severity, d.pointer) for d in validate(load(text))]
+    assert ("DUPLICATE_FIELD", Severity.WARNING, "/States/A/Next") in found
