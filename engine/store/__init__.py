@@ -37,12 +37,18 @@ def resolve_url(url: str | None = None) -> str:
     return chosen.strip() or "sqlite:///" + str(DEFAULT_PATH)
 
 
-def open_store(url: str | None = None, *, create: bool = True, ids: IdSource | None = None) -> Store:
-    """Open (and, unless `create=False`, create and migrate) the store at `url`; see the module doc."""
+def open_store(
+    url: str | None = None, *, create: bool = True, read_only: bool = False, ids: IdSource | None = None
+) -> Store:
+    """Open (and, unless `create=False`, create and migrate) the store at `url`; see the module doc.
+
+    `read_only` opens a SQLite store for reading only (as `?mode=ro` does): inspecting a
+    store in a directory one may not write to.
+    """
     chosen = resolve_url(url)
     scheme, sep, rest = chosen.partition("://")
     if not sep:
-        return SqliteStore(chosen, create=create, ids=ids)
+        return SqliteStore(chosen, create=create and not read_only, read_only=read_only, ids=ids)
     scheme = scheme.lower()
     if scheme == "memory":
         return MemoryStore(ids=ids)
@@ -67,7 +73,7 @@ def open_store(url: str | None = None, *, create: bool = True, ids: IdSource | N
         busy_timeout = float(options.get("busy_timeout", DEFAULT_BUSY_TIMEOUT))
     except ValueError:
         raise StoreError(f"busy_timeout in {chosen!r} must be a number of seconds") from None
-    mode = options.get("mode", "rwc")
+    mode = options.get("mode", "ro" if read_only else "rwc")
     if mode not in ("ro", "rw", "rwc"):
         raise StoreError(f"mode in {chosen!r} must be ro, rw or rwc")
     return SqliteStore(
