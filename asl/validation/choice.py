@@ -92,7 +92,7 @@ def check_choice(ctx: Context, st: State) -> None:
 
 def _check_top_rule(ctx: Context, st: State, rule: Obj, at: str) -> None:
     if "Next" not in rule:
-        ctx.schema("These fields are required: [Next]", at)
+        ctx.schema("These fields are required: [Next]", at, at_key=True)
     elif not isinstance(rule["Next"], str):
         ctx.schema("The field 'Next' must be a string (the name of a state)", child(at, "Next"))
     else:
@@ -118,7 +118,7 @@ def _check_jsonata_rule(ctx: Context, rule: Obj, at: str) -> None:
             hint = suggest(key, _JSONATA_RULE_FIELDS | _TOP_ONLY)
             ctx.schema(f"Field '{key}' is not supported{hint}", child(at, key), at_key=True)
     if "Condition" not in rule:
-        ctx.schema("These fields are required: [Condition]", at)
+        ctx.schema("These fields are required: [Condition]", at, at_key=True)
     else:
         condition_at = child(at, "Condition")
         check_jsonata_or(ctx, rule["Condition"], condition_at, "Condition", _is_bool, "a boolean")
@@ -158,7 +158,7 @@ def _check_jsonpath_rule(ctx: Context, rule: Obj, at: str, *, top: bool) -> None
         return
     if "Variable" not in rule:
         if operators:
-            ctx.schema("These fields are required: [Variable]", at)
+            ctx.schema("These fields are required: [Variable]", at, at_key=True)
         else:
             message = "A choice rule needs 'Variable' and a comparison operator, or 'And', 'Or' or 'Not'"
             ctx.schema(message, at)

@@ -108,7 +108,7 @@ def check_object_fields(
 def check_required(ctx: Context, value: Obj, pointer: str, names: tuple[str, ...]) -> None:
     missing = [name for name in names if name not in value]
     if missing:
-        ctx.schema(f"These fields are required: [{', '.join(missing)}]", pointer)
+        ctx.schema(f"These fields are required: [{', '.join(missing)}]", pointer, at_key=True)
 
 
 def check_exclusive(ctx: Context, value: Obj, pointer: str, *names: str) -> None:
@@ -145,7 +145,7 @@ def check_next_end(ctx: Context, st: State) -> None:
         else:
             st.transitions.append((target, st.at("Next")))
     elif end is not True:
-        ctx.schema("Either 'Next' or '\"End\": true' is required", st.pointer)
+        ctx.schema("Either 'Next' or '\"End\": true' is required", st.pointer, at_key=True)
         st.maybe_terminal = True  # probably meant to end; do not also claim "no terminal state"
     if end is not None and not isinstance(end, bool):
         st.maybe_terminal = True

@@ -65,7 +65,7 @@ def check_map(ctx: Context, st: State) -> None:
     name = "ItemProcessor" if "ItemProcessor" in value else "Iterator" if "Iterator" in value else None
     distributed = False
     if name is None:
-        ctx.schema("These fields are required: [ItemProcessor]", st.pointer)
+        ctx.schema("These fields are required: [ItemProcessor]", st.pointer, at_key=True)
     else:
         processor = value[name]
         if isinstance(processor, dict):
@@ -107,7 +107,7 @@ def _check_processor_config(ctx: Context, processor: Obj, pointer: str) -> bool:
     check_enum(ctx, config, at, "ExecutionType", ("STANDARD", "EXPRESS"))
     distributed = config.get("Mode") == "DISTRIBUTED"
     if distributed and "ExecutionType" not in config:
-        ctx.schema("These fields are required: [ExecutionType] (for Mode DISTRIBUTED)", at)
+        ctx.schema("These fields are required: [ExecutionType] (for Mode DISTRIBUTED)", at, at_key=True)
     return distributed
 
 
@@ -229,7 +229,7 @@ def _check_item_reader(ctx: Context, st: State, reader: Any, pointer: str) -> No
     check_enum(ctx, config, at, "CSVHeaderLocation", ("FIRST_ROW", "GIVEN"))
     check_enum(ctx, config, at, "CSVDelimiter", ("COMMA", "PIPE", "SEMICOLON", "SPACE", "TAB"))
     if config.get("CSVHeaderLocation") == "GIVEN" and "CSVHeaders" not in config:
-        ctx.schema("These fields are required: [CSVHeaders] (for CSVHeaderLocation GIVEN)", at)
+        ctx.schema("These fields are required: [CSVHeaders] (for CSVHeaderLocation GIVEN)", at, at_key=True)
     headers = config.get("CSVHeaders")
     if headers is not None and not (isinstance(headers, list) and all(isinstance(h, str) for h in headers)):
         ctx.schema("The field 'CSVHeaders' must be an array of strings", child(at, "CSVHeaders"))
@@ -261,7 +261,7 @@ def _check_result_writer(ctx: Context, st: State, writer: Any, pointer: str) -> 
     if not _check_io_object(ctx, st, writer, pointer, "ResultWriter", own):
         return
     if "Resource" not in writer and "WriterConfig" not in writer:
-        ctx.schema("These fields are required: [Resource] (or WriterConfig)", pointer)
+        ctx.schema("These fields are required: [Resource] (or WriterConfig)", pointer, at_key=True)
     examples = "arn:<partition>:states:::s3:putObject"
     config = _resource_and_config(ctx, writer, pointer, _WRITER_RESOURCE, examples, "WriterConfig")
     if config is None:

@@ -59,7 +59,7 @@ def check_wait(ctx: Context, st: State) -> None:
     present = [name for name in names if name in value]
     if not present:
         listed = ", ".join(f"'{n}'" for n in names)
-        ctx.schema(f"Exactly one of {listed} is required", st.pointer)
+        ctx.schema(f"Exactly one of {listed} is required", st.pointer, at_key=True)
     elif len(present) > 1:
         ctx.schema(
             f"Only one of 'Seconds', 'Timestamp', 'SecondsPath' or 'TimestampPath' may be specified "

@@ -68,7 +68,7 @@ def check_machine(ctx: Context, root: Any) -> None:
     check_object_fields(ctx, root, "", JSONPATH, _TOP_FIELDS)
     missing = [name for name in ("States", "StartAt") if name not in root]
     if missing:
-        ctx.schema(f"These fields are required: [{', '.join(missing)}]", "")
+        ctx.schema(f"These fields are required: [{', '.join(missing)}]", "", at_key=True)
     for name in ("Comment", "Version"):
         if name in root and not isinstance(root[name], str):
             ctx.schema(f"The field '{name}' must be a string", child("", name))
@@ -240,7 +240,7 @@ def _loose_targets(state: Obj) -> list[str]:
 
 def _check_state(ctx: Context, name: str, state: Obj, at: str, scope: Scope) -> State | None:
     if "Type" not in state:
-        ctx.schema("These fields are required: [Type]", at)
+        ctx.schema("These fields are required: [Type]", at, at_key=True)
         return None
     state_type = state["Type"]
     if not isinstance(state_type, str) or state_type not in FIELDS:
