@@ -1,7 +1,8 @@
 """The one place that touches the JSONata library (jsonata-python, import name `jsonata`).
 
-Swapping the library means rewriting this module only: `parse`, `evaluate`, `walk_nodes`
-and the error rendering. Why jsonata-python (and not the faster jsonatapy) is in
+Swapping the library means rewriting this module (`parse`, `evaluate`, `walk_nodes`, the
+error rendering) and its two helpers that know the library: `_fixes` (builtins patched
+to jsonata-js behaviour) and `_compiled` (closures built from the AST). Why jsonata-python (and not the faster jsonatapy) is in
 /work/notes/jsonata-choice.md: its errors keep their code and arguments, so the causes
 can be rendered exactly as jsonata-js (and AWS) word them; it keeps JSON null apart
 from undefined; it returns function values recognisably; and its AST is open for the
@@ -15,7 +16,9 @@ Library quirks handled here:
   whose bindings short-circuit those lookups;
 - it prints "Proc not found" to stdout when a non-function is invoked; that `print`
   is silenced, since stdout belongs to the CLI's JSON output;
-- `$string` and `$number` deviate from jsonata-js; `_fixes` replaces them.
+- `$string`, `$number`, ``%``, division by zero, null in signatures and T0410 argument
+  numbers deviate from jsonata-js; `_fixes` corrects them;
+- importing it raises the interpreter's recursion limit to 10000 (its own doing).
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from asl.jsonata.core import UNDEFINED, JsonataError, UnsupportedResult, normali
 from asl.jsonata.functions import AWS_FUNCTIONS, DEFAULT_RANDOM_SOURCE, AwsFunction, RandomSource
 
 ENV_KEY: Final = "__statelane_env"
-"""Bindings key for the evaluation environment (an object with random() and uuid4())."""
+"""Bindings key for the evaluation environment: random(), uuid4() and optionally now_millis()."""
 
 _NULL: Final = Utils.NULL_VALUE
 _Symbol: Final = _parser.Parser.Symbol
