@@ -186,3 +186,10 @@ def test_choice_cannot_have_next_or_end() -> None:
         {"C": {"Type": "Choice", "Choices": [rule(IsNull=True)], "Next": "Done"}, "Done": DONE}
     )
     assert errors(definition) == [("SCHEMA_VALIDATION_FAILED", "/States/C/Next")]
+
+
+def test_validator_and_evaluator_know_the_same_operators() -> None:
+    from asl.choice import COMPARISON_OPERATORS
+    from asl.validation.choice import OPERATORS
+
+    assert set(OPERATORS) == set(COMPARISON_OPERATORS)
