@@ -178,7 +178,6 @@ class MemoryStore:
             rules.require_running(current)
             rules.check_lease(current, lease_owner)
             rows = rules.event_rows(execution_arn, current.last_event_id, events)
-            staged_events = self._events[execution_arn] + [row.body for row in rows]
             checkpoint_text = None if isinstance(checkpoint, Unset) else rules.encode(checkpoint)
             changes = rules.transition_changes(
                 current,
@@ -192,13 +191,13 @@ class MemoryStore:
             )
             record = replace(current, **changes)
             self._write_execution_row(record)
-            self._events[execution_arn] = staged_events
+            self._events[execution_arn].extend(row.body for row in rows)
             if checkpoint_text is not None:
                 self._checkpoints[execution_arn] = checkpoint_text
             return record
 
     def _write_execution_row(self, record: ExecutionRecord) -> None:
-        """The last step of a transition, after the events are staged (a fault-injection point in tests)."""
+        """The first write of a transition, after everything is checked and encoded (a fault-injection point)."""
         self._executions[record.arn] = record
 
     def redrive_execution(
@@ -210,7 +209,7 @@ class MemoryStore:
             rows = rules.event_rows(execution_arn, current.last_event_id, events)
             record = replace(current, **rules.redrive_changes(current, rows, now))
             checkpoint_text = rules.encode(checkpoint)
-            self._events[execution_arn] = self._events[execution_arn] + [row.body for row in rows]
+            self._events[execution_arn].extend(row.body for row in rows)
             self._checkpoints[execution_arn] = checkpoint_text
             self._executions[execution_arn] = record
             return record

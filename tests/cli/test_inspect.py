@@ -421,3 +421,10 @@ def test_durations_read_well() -> None:
         "3d03h",
         "0.000s",
     ]
+
+
+def test_db_option_wins_over_the_environment(db: tuple[str, SqliteStore], tmp_path: Path) -> None:
+    other = f"sqlite:///{tmp_path}/other.db"
+    result = runner.invoke(app, ["executions", "--db", db[0], "--json"], env={"STATELANE_DB": other})
+    assert len(json.loads(result.stdout)["executions"]) == 4
+    assert not (tmp_path / "other.db").exists()
