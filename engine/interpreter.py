@@ -28,7 +28,7 @@ from typing import Any
 from asl import errors
 from asl.errors import StatesError
 from asl.json_text import dumps, size_in_bytes
-from asl.jsonata import UNDEFINED, JsonataTemplate, expect_type
+from asl.jsonata import ENV_KEY, UNDEFINED, JsonataTemplate, expect_type
 from asl.paths import Path, PathNotFound, ReferencePath, path_failure_cause
 from asl.templates import Template
 from asl.timestamps import parse_timestamp
@@ -162,6 +162,7 @@ class Interpreter:
         self._in_flight = 0
         self._done = False
         self._events = execution.events
+        self._jsonata_env = _JsonataEnv(self.ids, self.clock)
         self._machine_ctx = {"Id": execution.state_machine_arn, "Name": execution.state_machine_name}
 
     # ------------------------------------------------------------------ driving
@@ -324,9 +325,8 @@ class Interpreter:
             ctx["Task"] = {"Token": task_token}
         return ctx
 
-    @staticmethod
-    def _bindings(frame: Frame, states: dict[str, Any]) -> ChainMap[str, Any]:
-        return ChainMap({"states": states}, *frame.var_view.maps)
+    def _bindings(self, frame: Frame, states: dict[str, Any]) -> ChainMap[str, Any]:
+        return ChainMap({"states": states, ENV_KEY: self._jsonata_env}, *frame.var_view.maps)
 
     # ------------------------------------------------------------------ entering states
 
@@ -1407,6 +1407,22 @@ class Interpreter:
                 f'The {field_name} field refers to value "{_plain(value)}" which is not a valid float: {path.text}',
             )
         return float(value)
+
+
+class _JsonataEnv:
+    """What JSONata's $random, $uuid, $now and $millis draw from: the execution's own sources."""
+
+    def __init__(self, ids: IdSource, clock: Clock) -> None:
+        self._ids, self._clock = ids, clock
+
+    def random(self) -> Any:
+        return self._ids.random()
+
+    def uuid4(self) -> str:
+        return self._ids.uuid4()
+
+    def now_millis(self) -> int:
+        return int(self._clock.now() * 1000)
 
 
 def _jsonpath(
