@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -254,19 +255,30 @@ def test_a_second_writer_holding_the_lock_gives_store_busy(db: Path) -> None:
     assert s.count_events(e.arn) == 1
 
 
-def test_two_connections_never_claim_the_same_execution(db: Path) -> None:
-    a, b = SqliteStore(db), SqliteStore(db)
-    for i in range(30):
-        start(a, f"e{i}", at=T0 + i)
-    seen: list[str] = []
-    while True:
-        batch = a.claim("a", lease_seconds=60, limit=4, now=T0 + 99) + b.claim(
-            "b", lease_seconds=60, limit=3, now=T0 + 99
-        )
-        if not batch:
-            break
-        seen.extend(e.arn for e in batch)
-    assert len(seen) == 30 == len(set(seen))
+def test_threads_with_their_own_connections_never_claim_the_same_execution(db: Path) -> None:
+    setup = SqliteStore(db)
+    for i in range(80):
+        start(setup, f"e{i}", at=T0 + i)
+    stores = [SqliteStore(db) for _ in range(4)]
+    got: dict[int, list[str]] = {}
+    barrier = threading.Barrier(len(stores))
+
+    def worker(n: int) -> None:
+        barrier.wait()
+        mine: list[str] = []
+        while batch := stores[n].claim(f"w{n}", lease_seconds=60, limit=3, now=T0 + 99):
+            mine.extend(e.arn for e in batch)
+        got[n] = mine
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(stores))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    claimed = [arn for arns in got.values() for arn in arns]
+    assert len(claimed) == 80 == len(set(claimed))
+    owners = {e.arn: e.lease_owner for e in setup.list_executions()}
+    assert all(owners[arn] == f"w{n}" for n, arns in got.items() for arn in arns)
 
 
 WORKER = textwrap.dedent(
