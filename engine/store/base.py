@@ -229,6 +229,17 @@ class Store(Protocol):
         """
         ...
 
+    def acquire(
+        self, worker_id: str, execution_arn: str, *, lease_seconds: float, now: float
+    ) -> ExecutionRecord:
+        """Lease one named execution (the foreground `statelane run` of an execution it just started).
+
+        Succeeds when the execution is RUNNING and unleased, already held by `worker_id`,
+        or held by a lease that expired; raises ConflictError when a live worker holds it
+        and ExecutionNotRunning when it has ended.
+        """
+        ...
+
     def renew(
         self, worker_id: str, execution_arns: Sequence[str], lease_seconds: float, now: float
     ) -> list[str]:

@@ -19,6 +19,7 @@ from engine.store import rules
 from engine.store.errors import (
     ConflictError,
     ExecutionDoesNotExist,
+    ExecutionNotRunning,
     InvalidToken,
     StateMachineDoesNotExist,
     TaskTimedOut,
@@ -256,6 +257,24 @@ class MemoryStore:
                 self._executions[e.arn] = record
                 claimed.append(record)
             return claimed
+
+    def acquire(
+        self, worker_id: str, execution_arn: str, *, lease_seconds: float, now: float
+    ) -> ExecutionRecord:
+        with self._lock:
+            e = self._executions.get(execution_arn)
+            if e is None:
+                raise ExecutionDoesNotExist(execution_arn, [])
+            if e.status is not _RUNNING:
+                raise ExecutionNotRunning(execution_arn, e.status.value)
+            held_by_other = e.lease_owner not in (None, worker_id)
+            if held_by_other and e.lease_expires_at is not None and e.lease_expires_at > now:
+                raise ConflictError(f"worker '{e.lease_owner}' holds '{execution_arn}'")
+            record = replace(
+                e, lease_owner=worker_id, lease_expires_at=now + lease_seconds, queued=False, wake_at=None
+            )
+            self._executions[execution_arn] = record
+            return record
 
     def renew(
         self, worker_id: str, execution_arns: Sequence[str], lease_seconds: float, now: float

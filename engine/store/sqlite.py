@@ -31,6 +31,7 @@ from engine.store import rules
 from engine.store.errors import (
     ConflictError,
     ExecutionDoesNotExist,
+    ExecutionNotRunning,
     InvalidToken,
     SchemaTooNew,
     StateMachineDoesNotExist,
@@ -536,6 +537,23 @@ class SqliteStore:
             ).fetchall()
         by_id = {row[0]: _execution_from_row(row[1:]) for row in rows}
         return [by_id[i] for i in ids]
+
+    def acquire(
+        self, worker_id: str, execution_arn: str, *, lease_seconds: float, now: float
+    ) -> ExecutionRecord:
+        with self._write() as conn:
+            execution_id, e = self._execution(conn, execution_arn)
+            if e.status is not ExecutionStatus.RUNNING:
+                raise ExecutionNotRunning(execution_arn, e.status.value)
+            held_by_other = e.lease_owner not in (None, worker_id)
+            if held_by_other and e.lease_expires_at is not None and e.lease_expires_at > now:
+                raise ConflictError(f"worker '{e.lease_owner}' holds '{execution_arn}'")
+            row = conn.execute(
+                f"UPDATE executions SET lease_owner = ?, lease_expires_at = ?, queued = 0, wake_at = NULL "
+                f"WHERE id = ? RETURNING {_EXECUTION_FIELDS}",
+                (worker_id, now + lease_seconds, execution_id),
+            ).fetchone()
+        return _execution_from_row(row)
 
     def renew(
         self, worker_id: str, execution_arns: Sequence[str], lease_seconds: float, now: float

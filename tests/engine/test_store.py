@@ -531,3 +531,20 @@ def test_checkpoints_are_opaque_json(store: Store) -> None:
     assert store.load_checkpoint(e.arn) == "kept as a string"
     store.commit_transition(e.arn, events(1, 1))  # no checkpoint given: the last one stays
     assert store.load_checkpoint(e.arn) == "kept as a string"
+
+
+def test_acquire_leases_one_named_execution(store: Store) -> None:
+    from engine.store.errors import ConflictError, ExecutionNotRunning
+
+    target = start(store, "target", at=T0, queued=False)
+    other = start(store, "other", at=T0)
+    held = store.acquire("runner", target.arn, lease_seconds=10, now=T0)
+    assert held.lease_owner == "runner" and held.lease_expires_at == T0 + 10
+    assert store.acquire("runner", target.arn, lease_seconds=10, now=T0 + 1).lease_owner == "runner"
+    with pytest.raises(ConflictError):
+        store.acquire("thief", target.arn, lease_seconds=10, now=T0 + 5)
+    assert store.acquire("heir", target.arn, lease_seconds=10, now=T0 + 20).lease_owner == "heir"
+    assert [c.arn for c in store.claim("w", lease_seconds=5, limit=10, now=T0 + 21)] == [other.arn]
+    store.commit_transition(target.arn, [], None, status=ExecutionStatus.SUCCEEDED, stop_date=T0 + 22)
+    with pytest.raises(ExecutionNotRunning):
+        store.acquire("heir", target.arn, lease_seconds=10, now=T0 + 23)
