@@ -114,6 +114,10 @@ class Frame:
 Step = tuple[str, "Frame | None", tuple[Any, ...]]
 
 
+class _Parked(Exception):
+    """Only far timers are left: the execution waits in the store, not in a thread."""
+
+
 class _Finished(Exception):
     """The execution reached a terminal status; unwinds the current step."""
 
@@ -148,6 +152,10 @@ class Interpreter:
         self._frame_ids = itertools.count(1)
         self._committed_events = 0
         self._on_commit: Callable[[Interpreter], None] | None = None
+        #: Timers farther away than this stop the loop and leave the execution parked (durable workers).
+        self.park_after: float | None = None
+        #: When the execution parked, the time its earliest timer is due.
+        self.parked_until: float | None = None
         self._steps: dict[str, Callable[..., None]] = {
             "enter": self._step_enter,
             "retry": self._retry,
@@ -213,7 +221,10 @@ class Interpreter:
                     self._commit()
             if self._done:
                 return
-            self._wait_for_work()
+            try:
+                self._wait_for_work()
+            except _Parked:
+                return
 
     def _wait_for_work(self) -> None:
         now = self.clock.now()
@@ -235,6 +246,10 @@ class Interpreter:
             return
         if self._timers:
             when = self._timers[0][0]
+            if self.park_after is not None and when - now > self.park_after:
+                self.parked_until = when
+                self._commit()
+                raise _Parked
             if self.clock.virtual:
                 self.clock.advance_to(when)
             else:

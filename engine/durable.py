@@ -1,0 +1,264 @@
+"""Standard executions on a durable store: started, run, parked, resumed, recovered.
+
+Every step of the interpreter that records events commits them, with a checkpoint of
+the whole execution, in one store transaction. A worker holds each execution through
+a lease it renews; a worker that dies leaves leases that expire, and whichever worker
+claims the execution next restores the checkpoint and carries on. A Wait or a retry
+back-off farther away than `park_after` seconds parks the execution (its timer is a
+row, not a thread) until it is due.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.api import compile_machine, parse_input
+from engine.checkpoint import restore, snapshot
+from engine.clock import Clock, RealClock
+from engine.execution import Execution, ExecutionStatus
+from engine.handlers.base import HandlerRegistry
+from engine.history import HistoryEvent
+from engine.ids import IdSource, Partition
+from engine.interpreter import Interpreter, Limits
+from engine.store import Store
+from engine.store.errors import ConflictError
+from engine.store.records import ExecutionRecord, StateMachineRecord, StateMachineType
+
+EventListener = Callable[[HistoryEvent], None]
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+@dataclass
+class DurableEngine:
+    """Runs standard executions against `store` with one worker identity."""
+
+    store: Store
+    handlers: HandlerRegistry
+    clock: Clock = field(default_factory=RealClock)
+    ids: IdSource = field(default_factory=IdSource)
+    partition: Partition = field(default_factory=Partition)
+    lift_limits: bool = False
+    worker_id: str = field(default_factory=default_worker_id)
+    lease_seconds: float = 30.0
+    #: Timers farther away than this park the execution instead of keeping a worker busy.
+    park_after: float | None = 2.0
+
+    # ------------------------------------------------------------------ starting
+
+    def register(self, name: str, definition: str) -> StateMachineRecord:
+        """Validate and store (or update) a standard state machine."""
+        compile_machine(definition)  # raises InvalidDefinition before anything is stored
+        return self.store.put_state_machine(
+            name,
+            definition,
+            now=self.clock.now(),
+            type=StateMachineType.STANDARD,
+            role_arn=self.partition.role_arn(),
+            arn=self.partition.state_machine_arn(name),
+        )
+
+    def start(
+        self,
+        machine: str,
+        definition: str,
+        input_text: str | None = None,
+        *,
+        name: str | None = None,
+        queued: bool = True,
+    ) -> ExecutionRecord:
+        """StartExecution: register the machine, then record a RUNNING execution (idempotent by name)."""
+        text, _ = parse_input(input_text, lift_limits=self.lift_limits)
+        record = self.register(machine, definition)
+        started = self.store.start_execution(
+            record.arn, name or self.ids.uuid4(), text, now=self.clock.now(), queued=queued
+        )
+        return started.execution
+
+    # ------------------------------------------------------------------ running
+
+    def run_in_foreground(
+        self, record: ExecutionRecord, *, listener: EventListener | None = None
+    ) -> Execution:
+        """Run one execution here until it ends (waits sleep in place), holding its lease."""
+        held = self.store.acquire(
+            self.worker_id, record.arn, lease_seconds=self.lease_seconds, now=self.clock.now()
+        )
+        with _LeaseKeeper(self, [held.arn]):
+            return self._drive(held, listener=listener, park=False)
+
+    def run_claimed(
+        self, record: ExecutionRecord, *, listener: EventListener | None = None
+    ) -> Execution | None:
+        """Run an execution this worker claimed until it ends or parks; None if another took it over."""
+        with _LeaseKeeper(self, [record.arn]):
+            try:
+                return self._drive(record, listener=listener, park=True)
+            except ConflictError:
+                return None  # the lease was lost or the execution was stopped meanwhile
+
+    def _drive(self, record: ExecutionRecord, *, listener: EventListener | None, park: bool) -> Execution:
+        machine_record = self.store.get_revision(record.state_machine_arn, record.revision_id)
+        machine = compile_machine(machine_record.definition)
+        execution = Execution(
+            execution_arn=record.arn,
+            state_machine_arn=record.state_machine_arn,
+            state_machine_name=record.state_machine_name,
+            name=record.name,
+            input_text=record.input,
+            input=json.loads(record.input),
+            start_date=record.start_date,
+            role_arn=machine_record.role_arn,
+            redrive_count=record.redrive_count,
+        )
+        interp = Interpreter(
+            machine.plan,
+            execution,
+            handlers=self.handlers,
+            clock=self.clock,
+            ids=self.ids,
+            partition=self.partition,
+            limits=Limits(lifted=self.lift_limits),
+            listener=listener,
+        )
+        interp._on_commit = self._committer(record.arn)
+        if park:
+            interp.park_after = self.park_after
+        checkpoint = self.store.load_checkpoint(record.arn) if record.last_event_id else None
+        if checkpoint is None:
+            return interp.run()
+        restore(interp, checkpoint, self.store.get_history(record.arn))
+        return interp.resume()
+
+    def _committer(self, arn: str) -> Callable[[Interpreter], None]:
+        store, owner = self.store, self.worker_id
+
+        def commit(interp: Interpreter) -> None:
+            ex = interp.execution
+            new_events = interp._events[interp._committed_events :]
+            status = None if ex.status is ExecutionStatus.RUNNING else ex.status
+            kwargs: dict[str, Any] = {}
+            if status is not None:
+                kwargs.update(
+                    status=status,
+                    output=json.dumps(ex.output, ensure_ascii=False, separators=(",", ":"))
+                    if ex.has_output
+                    else None,
+                    error=ex.error,
+                    cause=ex.cause,
+                    stop_date=ex.stop_date,
+                )
+            elif interp.parked_until is not None:
+                kwargs["wake_at"] = interp.parked_until
+            store.commit_transition(
+                arn,
+                new_events,
+                None if status is not None else snapshot(interp),
+                lease_owner=owner,
+                **kwargs,
+            )
+
+        return commit
+
+    # ------------------------------------------------------------------ working
+
+    def work_once(self, *, limit: int = 1, listener: EventListener | None = None) -> int:
+        """Claim up to `limit` runnable executions and run each until it ends or parks."""
+        claimed = self.store.claim(
+            self.worker_id, lease_seconds=self.lease_seconds, limit=limit, now=self.clock.now()
+        )
+        for record in claimed:
+            execution = self.run_claimed(record, listener=listener)
+            if execution is not None and execution.status is ExecutionStatus.RUNNING:
+                self.store.release(self.worker_id, record.arn)
+        return len(claimed)
+
+
+def run_workers(
+    make_engine: Callable[[int], DurableEngine],
+    *,
+    concurrency: int = 4,
+    until_idle: bool = False,
+    stop: threading.Event | None = None,
+    poll_seconds: float = 0.2,
+) -> None:
+    """Run `concurrency` worker loops until `stop` is set (or, with `until_idle`, until nothing is left).
+
+    Each loop claims one execution at a time; an idle loop sleeps until the store's next
+    timer or lease expiry, at most `poll_seconds`.
+    """
+    stop = stop or threading.Event()
+    busy = [0]
+    lock = threading.Lock()
+
+    def loop(index: int) -> None:
+        engine = make_engine(index)
+        while not stop.is_set():
+            with lock:
+                busy[0] += 1
+            try:
+                got = engine.work_once(limit=1)
+            finally:
+                with lock:
+                    busy[0] -= 1
+            if got:
+                continue
+            if until_idle:
+                with lock:
+                    idle = busy[0] == 0
+                if idle and not engine.store.has_pending_work(engine.clock.now()):
+                    stop.set()
+                    return
+            wake = engine.store.next_wake_at()
+            delay = poll_seconds if wake is None else min(poll_seconds, max(0.0, wake - engine.clock.now()))
+            stop.wait(delay)
+
+    threads = [
+        threading.Thread(target=loop, args=(i,), name=f"statelane-worker-{i}", daemon=True)
+        for i in range(concurrency)
+    ]
+    for t in threads:
+        t.start()
+    try:
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)
+    except KeyboardInterrupt:
+        stop.set()
+        for t in threads:
+            t.join(5)
+        raise
+
+
+class _LeaseKeeper:
+    """Renews the leases of executions this worker is running, a third of the lease period apart."""
+
+    def __init__(self, engine: DurableEngine, arns: list[str]) -> None:
+        self._engine, self._arns = engine, arns
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="statelane-lease", daemon=True)
+
+    def __enter__(self) -> _LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(1)
+
+    def _run(self) -> None:
+        engine = self._engine
+        period = max(0.05, engine.lease_seconds / 3)
+        while not self._stop.wait(period):
+            # A renewal that fails shows up as a lost lease at the next commit.
+            with contextlib.suppress(Exception):
+                engine.store.renew(engine.worker_id, self._arns, engine.lease_seconds, engine.clock.now())
