@@ -20,8 +20,10 @@ app = typer.Typer(
 
 def _register() -> None:
     # Each module adds its commands to `app` on import.
+    from cli import inspect as _inspect  # noqa: F401
     from cli import run as _run  # noqa: F401
     from cli import validate as _validate  # noqa: F401
+    from cli import worker as _worker  # noqa: F401
 
 
 EXIT_INTERNAL = 3

@@ -62,11 +62,24 @@ def run_command(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print DescribeExecution's JSON shape.")] = False,
     history: Annotated[bool, typer.Option("--history", help="With --json: add the history events.")] = False,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Store URL for standard executions (default .statelane/statelane.db, or STATELANE_DB).",
+        ),
+    ] = None,
 ) -> None:
-    """Run DEFINITION to completion and print its output, or its error and cause."""
+    """Run DEFINITION to completion and print its output, or its error and cause.
+
+    A standard execution is recorded in the store, transition by transition, so
+    `statelane history` can show it and a worker can finish it if this process dies;
+    an express execution stays in memory.
+    """
     from asl.loader import LoadError
-    from engine.api import InvalidDefinition, InvalidExecutionInput, run
+    from engine.api import InvalidDefinition, InvalidExecutionInput
     from engine.handlers.lambda_local import LambdaSourceError
+    from engine.store.errors import StoreError
 
     try:
         text = definition.read_text(encoding="utf-8")
@@ -88,16 +101,17 @@ def run_command(
     try:
         if live is not None:
             live.start()
-        execution = run(
+        execution = _execute(
             text,
             input_text,
             name=name,
-            state_machine_name=state_machine_name or definition.stem,
+            machine=state_machine_name or definition.stem,
             express=express,
             lambdas=lambdas,
             fast_forward=fast_forward,
             lift_limits=lift_limits,
             listener=listener,
+            db=db,
         )
     except (InvalidDefinition, LoadError) as exc:
         if live is not None:
@@ -110,7 +124,7 @@ def run_command(
         raise typer.Exit(EXIT_FAILED) from None
     except InvalidExecutionInput as exc:
         raise _fail_usage(str(exc)) from None
-    except LambdaSourceError as exc:
+    except (LambdaSourceError, StoreError) as exc:
         raise _fail_usage(str(exc)) from None
     finally:
         if live is not None:
@@ -126,3 +140,53 @@ def run_command(
 
     print_result(execution)
     raise typer.Exit(code)
+
+
+def _execute(
+    text: str,
+    input_text: str | None,
+    *,
+    name: str | None,
+    machine: str,
+    express: bool,
+    lambdas: list[str] | None,
+    fast_forward: bool,
+    lift_limits: bool,
+    listener: Any,
+    db: str | None,
+) -> Any:
+    from engine.api import build_handlers, compile_machine, parse_input, run
+
+    if express:
+        return run(
+            text,
+            input_text,
+            name=name,
+            state_machine_name=machine,
+            express=True,
+            lambdas=lambdas,
+            fast_forward=fast_forward,
+            lift_limits=lift_limits,
+            listener=listener,
+        )
+    from engine.clock import RealClock, VirtualClock
+    from engine.durable import DurableEngine
+    from engine.ids import IdSource
+    from engine.store import open_store
+
+    compile_machine(text)  # an invalid definition is refused before the store is touched
+    parse_input(input_text, lift_limits=lift_limits)
+    ids = IdSource()
+    store = open_store(db)
+    try:
+        engine = DurableEngine(
+            store=store,
+            handlers=build_handlers(lambdas, ids=ids),
+            clock=VirtualClock() if fast_forward else RealClock(),
+            ids=ids,
+            lift_limits=lift_limits,
+        )
+        record = engine.start(machine, text, input_text, name=name, queued=False)
+        return engine.run_in_foreground(record, listener=listener)
+    finally:
+        store.close()

@@ -1,0 +1,127 @@
+"""`statelane start` and `statelane worker`: queue standard executions, and run them."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.app import app
+from cli.run import EXIT_FAILED, _fail_usage, _read_input
+
+DbOption = Annotated[
+    str | None,
+    typer.Option("--db", help="Store URL (default .statelane/statelane.db, or STATELANE_DB)."),
+]
+LambdasOption = Annotated[
+    list[str] | None,
+    typer.Option("--lambdas", help="Python file or module whose functions stand in for Lambda functions."),
+]
+
+
+@app.command("start")
+def start_command(
+    definition: Annotated[Path, typer.Argument(help="State machine definition (JSON or YAML).")],
+    input_json: Annotated[
+        str | None, typer.Option("--input", "-i", help="Execution input as JSON text, or @FILE.")
+    ] = None,
+    input_file: Annotated[
+        Path | None, typer.Option("--input-file", help="File holding the execution input.")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Execution name (default: a UUID).")] = None,
+    state_machine_name: Annotated[
+        str | None,
+        typer.Option("--state-machine-name", help="State machine name (default: the file's stem)."),
+    ] = None,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print StartExecution's response shape.")] = False,
+) -> None:
+    """Register DEFINITION and queue a standard execution; print its ARN and return at once."""
+    from asl import load
+    from asl.loader import LoadError
+    from engine.api import InvalidDefinition, InvalidExecutionInput
+    from engine.durable import DurableEngine
+    from engine.handlers.base import HandlerRegistry
+    from engine.history import iso_format
+    from engine.store import open_store
+    from engine.store.errors import StoreError
+
+    try:
+        text = definition.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise _fail_usage(f"cannot read {definition}: {exc.strerror or exc}") from None
+    input_text = _read_input(input_json, input_file)
+    try:
+        document = load(text, str(definition))
+        text = json.dumps(document.value) if definition.suffix.lower() in (".yaml", ".yml") else text
+        store = open_store(db)
+        try:
+            engine = DurableEngine(store=store, handlers=HandlerRegistry())
+            record = engine.start(state_machine_name or definition.stem, text, input_text, name=name)
+        finally:
+            store.close()
+    except (InvalidDefinition, LoadError):
+        from cli.validate import report_definition
+
+        report_definition(definition, text, as_json=as_json)
+        raise typer.Exit(EXIT_FAILED) from None
+    except (InvalidExecutionInput, StoreError) as exc:
+        raise _fail_usage(str(exc)) from None
+    if as_json:
+        sys.stdout.write(
+            json.dumps({"executionArn": record.arn, "startDate": iso_format(record.start_date)}) + "\n"
+        )
+    else:
+        typer.echo(record.arn)
+
+
+@app.command("worker")
+def worker_command(
+    lambdas: LambdasOption = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="Executions run at once.")
+    ] = 4,
+    until_idle: Annotated[
+        bool,
+        typer.Option("--until-idle", help="Exit once nothing is running, queued or waiting on a timer."),
+    ] = False,
+    db: DbOption = None,
+    lease_seconds: Annotated[float, typer.Option("--lease-seconds", min=1.0, help="Lease period.")] = 30.0,
+    lift_limits: Annotated[
+        bool, typer.Option("--lift-limits", help="Lift AWS's payload and history quotas.")
+    ] = False,
+) -> None:
+    """Run queued, parked and orphaned standard executions from the store until stopped."""
+    from engine.api import build_handlers
+    from engine.durable import DurableEngine, default_worker_id, run_workers
+    from engine.handlers.lambda_local import LambdaSourceError
+    from engine.ids import IdSource
+    from engine.store import open_store
+    from engine.store.errors import StoreError
+
+    try:
+        handlers = build_handlers(lambdas, ids=IdSource())
+        store = open_store(db)
+    except (LambdaSourceError, StoreError) as exc:
+        raise _fail_usage(str(exc)) from None
+    base = default_worker_id()
+
+    def make(index: int) -> DurableEngine:
+        return DurableEngine(
+            store=store,
+            handlers=handlers,
+            worker_id=f"{base}#{index}",
+            lease_seconds=lease_seconds,
+            lift_limits=lift_limits,
+        )
+
+    typer.echo(f"worker {base}: {concurrency} at a time on {store.url}", err=True)
+    try:
+        run_workers(make, concurrency=concurrency, until_idle=until_idle)
+    except KeyboardInterrupt:
+        typer.echo("worker stopped; running executions resume on the next start", err=True)
+    finally:
+        store.close()
