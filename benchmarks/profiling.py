@@ -13,6 +13,7 @@ import io
 import pstats
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from benchmarks.configs import CONFIGS, IN_PROCESS, RunRequest
@@ -31,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--real-clock", action="store_true", help="do not fast-forward waits")
     p.add_argument("--pyinstrument", action="store_true")
+    p.add_argument("--warmup", type=int, default=1, help="unprofiled runs first, as the suite does")
     p.add_argument("--workloads-dir", type=Path, default=WORKLOADS_DIR)
     args = p.parse_args(argv)
     workload = load_workloads(args.workloads_dir)[args.workload]
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
         lift_limits=workload.quota_excess(express=config.express) is not None,
         lambdas=HANDLERS,
     )
+    for _ in range(args.warmup):
+        config.execute(replace(request, name=f"warmup-{uuid.uuid4()}"))
     if args.pyinstrument:
         from pyinstrument import Profiler
 

@@ -156,7 +156,8 @@ def footnotes(warmup: int) -> str:
         "DescribeExecution that is no longer RUNNING (polled every 10 ms). "
         "peak RSS: the measuring process's own high-water mark (each sample is a fresh process). "
         "vs moto: statelane transitions/s / moto's (a capped moto run counts the rate it reached); "
-        "* = statelane skipped the waits, moto cannot."
+        "* = statelane skipped the waits, moto cannot; for `statelane run` rows the ratio sets the whole "
+        "process against moto's execution alone."
     )
 
 
