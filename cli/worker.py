@@ -93,6 +93,12 @@ def worker_command(
     lift_limits: Annotated[
         bool, typer.Option("--lift-limits", help="Lift AWS's payload and history quotas.")
     ] = False,
+    park_after: Annotated[
+        float,
+        typer.Option(
+            "--park-after", min=0.0, help="Park executions whose next timer is further away (seconds)."
+        ),
+    ] = 2.0,
 ) -> None:
     """Run queued, parked and orphaned standard executions from the store until stopped."""
     from engine.api import build_handlers
@@ -116,6 +122,7 @@ def worker_command(
             worker_id=f"{base}#{index}",
             lease_seconds=lease_seconds,
             lift_limits=lift_limits,
+            park_after=park_after,
         )
 
     typer.echo(f"worker {base}: {concurrency} at a time on {store.url}", err=True)
