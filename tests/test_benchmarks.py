@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from benchmarks.configs import CONFIGS, MOTO
-from benchmarks.runner import FAST_FORWARD, REAL, Row, plan, ratio_vs_moto
+from benchmarks.configs import CONFIGS, IN_PROCESS, MOTO, Config
+from benchmarks.runner import FAST_FORWARD, REAL, Options, Row, measure_row, plan, ratio_vs_moto
 from benchmarks.sample import CAPPED, OK, WRONG, Sample
 from benchmarks.workloads import WORKLOADS_DIR, first_difference, load_workloads
 
@@ -53,7 +53,7 @@ def test_small_workloads_pass_in_every_available_configuration(tmp_path: Path) -
     )
     results = results_by_key(document)
     assert code == 0
-    for config in ("express", "standard", "cli"):
+    for config in ("express", "standard", "standard-sqlite", "cli"):
         row = results[("intrinsics-heavy", config, REAL)]
         assert row["outcome"] == OK
         assert row["median_wall_s"] > 0 and row["parse_s"] > 0 and row["peak_rss_mb"] > 5
@@ -61,8 +61,6 @@ def test_small_workloads_pass_in_every_available_configuration(tmp_path: Path) -
         assert results[("retry-catch", config, FAST_FORWARD)]["outcome"] == OK
     in_process = results[("intrinsics-heavy", "express", REAL)]["samples"][0]
     assert in_process["transitions_seen"] == 200
-    assert results[("intrinsics-heavy", "standard-sqlite", REAL)]["outcome"] == "not available yet"
-    assert results[("intrinsics-heavy", "standard-sqlite", REAL)]["samples"] == []
     assert ("retry-catch", "express", REAL) not in results
 
 
@@ -135,3 +133,11 @@ def test_a_capped_peer_reports_the_rate_it_reached_and_ratios_use_it() -> None:
     assert peer.rate == pytest.approx(10.0)
     assert ours.rate == pytest.approx(20001 / 0.2)
     assert ratio_vs_moto([ours, peer], ours) == pytest.approx(20001 / 0.2 / 10.0)
+
+
+def test_a_configuration_without_a_runner_is_listed_as_not_available_and_never_run() -> None:
+    missing = Config("future", "future store", IN_PROCESS, express=False, unavailable="not available yet")
+    row = Row(WORKLOADS["pass-chain-1000"], missing, REAL, None)
+    measure_row(row, Options(runs=2))
+    assert row.samples == [] and row.outcome == "not available yet"
+    assert not Config("bare", "no runner", IN_PROCESS, express=False).available
