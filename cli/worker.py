@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -132,3 +132,64 @@ def worker_command(
         typer.echo("worker stopped; running executions resume on the next start", err=True)
     finally:
         store.close()
+
+
+def _control(db: str | None) -> Any:
+    from engine.durable import DurableEngine
+    from engine.handlers.base import HandlerRegistry
+    from engine.store import open_store
+
+    store = open_store(db)
+    return store, DurableEngine(store=store, handlers=HandlerRegistry())
+
+
+@app.command("stop")
+def stop_command(
+    execution: Annotated[str, typer.Argument(help="Execution ARN, name or unambiguous name prefix.")],
+    error: Annotated[str | None, typer.Option("--error", help="Error name to record.")] = None,
+    cause: Annotated[str | None, typer.Option("--cause", help="Cause to record.")] = None,
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print StopExecution's response shape.")] = False,
+) -> None:
+    """StopExecution: end a running standard execution as ABORTED."""
+    from engine.history import iso_format
+    from engine.store.errors import StoreError
+
+    try:
+        store, engine = _control(db)
+        try:
+            record = engine.stop(execution, error=error, cause=cause)
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise _fail_usage(str(exc)) from None
+    stop_date = iso_format(record.stop_date or 0.0)
+    if as_json:
+        sys.stdout.write(json.dumps({"stopDate": stop_date}) + "\n")
+    else:
+        typer.echo(f"{record.name}: ABORTED at {stop_date}")
+
+
+@app.command("redrive")
+def redrive_command(
+    execution: Annotated[str, typer.Argument(help="Execution ARN, name or unambiguous name prefix.")],
+    db: DbOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print RedriveExecution's response shape.")] = False,
+) -> None:
+    """RedriveExecution: queue a FAILED, TIMED_OUT or ABORTED execution to resume from where it failed."""
+    from engine.history import iso_format
+    from engine.store.errors import StoreError
+
+    try:
+        store, engine = _control(db)
+        try:
+            record = engine.redrive(execution)
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise _fail_usage(str(exc)) from None
+    redrive_date = iso_format(record.redrive_date or 0.0)
+    if as_json:
+        sys.stdout.write(json.dumps({"redriveDate": redrive_date}) + "\n")
+    else:
+        typer.echo(f"{record.name}: redriven (redrive {record.redrive_count}); a worker will resume it")

@@ -28,8 +28,8 @@ from engine.history import HistoryEvent
 from engine.ids import IdSource, Partition
 from engine.interpreter import Interpreter, Limits
 from engine.store import Store
-from engine.store.errors import ConflictError
-from engine.store.records import ExecutionRecord, StateMachineRecord, StateMachineType
+from engine.store.errors import ConflictError, ExecutionNotRunning
+from engine.store.records import UNSET, ExecutionRecord, StateMachineRecord, StateMachineType
 
 EventListener = Callable[[HistoryEvent], None]
 
@@ -137,7 +137,59 @@ class DurableEngine:
         if checkpoint is None:
             return interp.run()
         restore(interp, checkpoint, self.store.get_history(record.arn))
+        if checkpoint.get("redrive") and machine.plan.timeout_seconds:
+            # The execution's time limit counts again from the redrive.
+            interp._add_timer(self.clock.now() + machine.plan.timeout_seconds, ("exec_timeout", None, ()))
         return interp.resume()
+
+    # ------------------------------------------------------------------ stopping and redriving
+
+    def stop(self, ref: str, *, error: str | None = None, cause: str | None = None) -> ExecutionRecord:
+        """StopExecution: ABORTED with an ExecutionAborted event; a worker running it loses it at its next commit."""
+        details: dict[str, Any] = {}
+        if cause is not None:
+            details["cause"] = cause
+        if error is not None:
+            details["error"] = error
+        for _ in range(20):  # a worker may commit between our read and our write: read again
+            record = self.store.get_execution(ref)
+            if record.status is not ExecutionStatus.RUNNING:
+                raise ExecutionNotRunning(record.arn, record.status.value)
+            now = self.clock.now()
+            event = HistoryEvent(record.last_event_id + 1, 0, now, "ExecutionAborted", details)
+            try:
+                return self.store.commit_transition(
+                    record.arn,
+                    [event],
+                    status=ExecutionStatus.ABORTED,
+                    error=error,
+                    cause=cause,
+                    stop_date=now,
+                )
+            except ExecutionNotRunning:
+                raise
+            except ConflictError:
+                continue
+        raise ConflictError(f"could not stop '{ref}': its worker keeps committing; try again")
+
+    def redrive(self, ref: str) -> ExecutionRecord:
+        """RedriveExecution: resume a FAILED, TIMED_OUT or ABORTED execution from where it failed.
+
+        The last checkpoint before the failure is where the execution stood when the failing
+        step began: states and Map iterations that had finished are not run again.
+        """
+        record = self.store.get_execution(ref)
+        checkpoint = self.store.load_checkpoint(record.arn) if record.last_event_id else None
+        event_id = record.last_event_id + 1
+        event = HistoryEvent(
+            event_id,
+            record.last_event_id,
+            self.clock.now(),
+            "ExecutionRedriven",
+            {"redriveCount": record.redrive_count + 1},
+        )
+        doc = redrive_checkpoint(checkpoint, record, event_id)
+        return self.store.redrive_execution(record.arn, [event], doc, now=self.clock.now())
 
     def _committer(self, arn: str) -> Callable[[Interpreter], None]:
         store, owner = self.store, self.worker_id
@@ -159,10 +211,11 @@ class DurableEngine:
                 )
             elif interp.parked_until is not None:
                 kwargs["wake_at"] = interp.parked_until
+            # A terminal transition keeps the last checkpoint: RedriveExecution resumes from it.
             store.commit_transition(
                 arn,
                 new_events,
-                None if status is not None else snapshot(interp),
+                UNSET if status is not None else snapshot(interp),
                 lease_owner=owner,
                 **kwargs,
             )
@@ -181,6 +234,49 @@ class DurableEngine:
             if execution is not None and execution.status is ExecutionStatus.RUNNING:
                 self.store.release(self.worker_id, record.arn)
         return len(claimed)
+
+
+def redrive_checkpoint(
+    checkpoint: dict[str, Any] | None, record: ExecutionRecord, redriven_id: int
+) -> dict[str, Any]:
+    """The checkpoint a redriven execution resumes from: its last one, pointed at the ExecutionRedriven event."""
+    if checkpoint is None:  # it failed in its very first step: start over
+        root = {
+            "id": 1,
+            "scope": "",
+            "vars": {},
+            "last": redriven_id,
+            "parent": None,
+            "join": None,
+            "index": 0,
+            "quiet": False,
+            "state": None,
+            "input": None,
+            "entered": [0, 0, 0.0],
+            "retry": [],
+            "retry_total": 0,
+            "attempt": 0,
+            "effective_input": None,
+            "waiting": "",
+            "task": [None, None, None],
+            "child_join": None,
+        }
+        machine = json.loads(record.input)
+        return {
+            "v": 1,
+            "events": redriven_id,
+            "next_frame": 2,
+            "frames": [root],
+            "runnable": [["enter", 1, [None, machine]]],
+            "timers": [],
+            "redrive": True,
+        }
+    doc = dict(checkpoint)
+    doc["frames"] = [dict(f, last=redriven_id) for f in checkpoint["frames"]]
+    doc["timers"] = [t for t in checkpoint["timers"] if t[1][0] != "exec_timeout"]
+    doc["events"] = redriven_id
+    doc["redrive"] = True
+    return doc
 
 
 def run_workers(

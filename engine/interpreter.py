@@ -286,9 +286,9 @@ class Interpreter:
         self._frames[frame.id] = frame
         return frame
 
-    def _step_enter(self, frame: Frame, state_name: str, data: Any) -> None:
+    def _step_enter(self, frame: Frame, state_name: str | None, data: Any) -> None:
         if frame.alive:
-            self._enter(frame, frame.scope.states[state_name], data)
+            self._enter(frame, frame.scope.states[state_name or frame.scope.start_at], data)
 
     # ------------------------------------------------------------------ events
 

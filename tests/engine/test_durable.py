@@ -136,3 +136,79 @@ def test_start_is_idempotent_by_name_and_input(store: Any) -> None:
     assert again.arn == first.arn
     with pytest.raises(ExecutionAlreadyExists):
         engine.start("waiting", WAITING, '{"a": 2}', name="same")
+
+
+FLAKY_MAP = json.dumps(
+    {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "MaxConcurrency": 1,
+                "ItemProcessor": {
+                    "StartAt": "Work",
+                    "States": {
+                        "Work": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:fragile",
+                            "End": True,
+                        }
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+)
+
+
+def test_redrive_resumes_from_the_failed_iteration_only(store: Any) -> None:
+    calls: list[int] = []
+    broken = {"on": True}
+
+    def fragile(event: Any, context: Any) -> Any:
+        calls.append(event)
+        if event == 2 and broken["on"]:
+            raise RuntimeError("disk on fire")
+        return event * 10
+
+    clock = VirtualClock(start=T0)
+    engine = DurableEngine(store=store, handlers=build_handlers({"fragile": fragile}), clock=clock, worker_id="w")
+    engine.start("flaky", FLAKY_MAP, '{"items": [1, 2, 3]}', name="r")
+    engine.work_once()
+    failed = store.get_execution("r")
+    assert (failed.status, failed.error) == (ExecutionStatus.FAILED, "RuntimeError")
+    assert calls == [1, 2]
+    broken["on"] = False
+    redriven = engine.redrive("r")
+    assert redriven.status is ExecutionStatus.RUNNING and redriven.redrive_count == 1
+    engine.work_once()
+    done = store.get_execution("r")
+    assert done.status is ExecutionStatus.SUCCEEDED
+    assert json.loads(done.output) == [10, 20, 30]
+    assert calls == [1, 2, 2, 3]  # item 1 is not run again
+    history = store.get_history(done.arn)
+    well_formed(history)
+    types = [e["type"] for e in history]
+    assert types.count("ExecutionFailed") == 1 and types.count("ExecutionRedriven") == 1
+    redriven_event = next(e for e in history if e["type"] == "ExecutionRedriven")
+    assert redriven_event["executionRedrivenEventDetails"] == {"redriveCount": 1}
+
+
+def test_stop_aborts_with_an_execution_aborted_event(store: Any) -> None:
+    from engine.store.errors import ExecutionNotRunning
+
+    clock = VirtualClock(start=T0)
+    engine = engine_for(store, clock)
+    engine.start("waiting", WAITING, "{}", name="s")
+    engine.work_once()  # parks in the Wait
+    stopped = engine.stop("s", error="Manual", cause="operator said so")
+    assert (stopped.status, stopped.error, stopped.cause) == (ExecutionStatus.ABORTED, "Manual", "operator said so")
+    last = store.get_history(stopped.arn)[-1]
+    assert last["type"] == "ExecutionAborted" and last["previousEventId"] == 0
+    assert last["executionAbortedEventDetails"] == {"cause": "operator said so", "error": "Manual"}
+    clock.advance(7200)
+    assert engine.work_once() == 0  # an aborted execution is never resumed
+    with pytest.raises(ExecutionNotRunning):
+        engine.stop("s")
