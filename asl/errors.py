@@ -42,6 +42,8 @@ class StatesError(Exception):
         self.error = error
         self.cause = cause
         self.location = location
+        #: A missed heartbeat: recorded as States.Timeout, and also matched by States.HeartbeatTimeout.
+        self.heartbeat = False
 
     def __repr__(self) -> str:
         return f"StatesError({self.error!r}, {self.cause!r})"

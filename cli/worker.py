@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -193,3 +194,59 @@ def redrive_command(
         sys.stdout.write(json.dumps({"redriveDate": redrive_date}) + "\n")
     else:
         typer.echo(f"{record.name}: redriven (redrive {record.redrive_count}); a worker will resume it")
+
+
+def _answer(db: str | None, token: str, outcome: Any, *, heartbeat: bool = False) -> None:
+    from engine.store import open_store
+    from engine.store.errors import StoreError
+
+    try:
+        store = open_store(db)
+        try:
+            now = time.time()
+            if heartbeat:
+                store.heartbeat_task_token(token, now=now)
+            else:
+                store.complete_task_token(token, outcome, now=now)
+        finally:
+            store.close()
+    except StoreError as exc:
+        raise _fail_usage(str(exc)) from None
+
+
+@app.command("send-task-success")
+def send_task_success_command(
+    token: Annotated[str, typer.Argument(help="The task token the execution handed out.")],
+    output: Annotated[str, typer.Option("--output", help="The task's result, as JSON text.")] = "{}",
+    db: DbOption = None,
+) -> None:
+    """SendTaskSuccess: complete a `.waitForTaskToken` task with OUTPUT."""
+    from engine.store.records import TaskOutcome
+
+    try:
+        json.loads(output)
+    except ValueError as exc:
+        raise _fail_usage(f"Invalid Output: --output is not JSON ({exc})") from None
+    _answer(db, token, TaskOutcome.success(output))
+
+
+@app.command("send-task-failure")
+def send_task_failure_command(
+    token: Annotated[str, typer.Argument(help="The task token the execution handed out.")],
+    error: Annotated[str | None, typer.Option("--error", help="Error name.")] = None,
+    cause: Annotated[str | None, typer.Option("--cause", help="Cause text.")] = None,
+    db: DbOption = None,
+) -> None:
+    """SendTaskFailure: fail a `.waitForTaskToken` task with ERROR and CAUSE."""
+    from engine.store.records import TaskOutcome
+
+    _answer(db, token, TaskOutcome.failure(error, cause))
+
+
+@app.command("send-task-heartbeat")
+def send_task_heartbeat_command(
+    token: Annotated[str, typer.Argument(help="The task token the execution handed out.")],
+    db: DbOption = None,
+) -> None:
+    """SendTaskHeartbeat: tell a task with HeartbeatSeconds that its worker is still at it."""
+    _answer(db, token, None, heartbeat=True)

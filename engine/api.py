@@ -14,10 +14,11 @@ from functools import lru_cache
 from typing import Any
 
 from asl.diagnostics import Diagnostic, Severity
+from engine.callbacks import Callbacks, MemoryCallbacks
 from engine.clock import Clock, RealClock, VirtualClock
 from engine.execution import Execution
 from engine.handlers.base import HandlerRegistry, TaskHandler
-from engine.handlers.lambda_local import LambdaFunction, LocalLambdaHandler, load_functions
+from engine.handlers.lambda_local import LambdaFunction
 from engine.history import HistoryEvent
 from engine.ids import IdSource, Partition
 from engine.interpreter import Interpreter, Limits
@@ -89,17 +90,14 @@ def build_handlers(
     extra: Sequence[TaskHandler] = (),
     ids: IdSource | None = None,
 ) -> HandlerRegistry:
-    functions: dict[str, LambdaFunction] = {}
-    if isinstance(lambdas, Mapping):
-        functions.update(lambdas)
-    elif isinstance(lambdas, str):
-        functions.update(load_functions(lambdas))
-    elif lambdas is not None:
-        for source in lambdas:
-            functions.update(load_functions(source))
-    registry = HandlerRegistry(list(extra))
-    registry.register(LocalLambdaHandler(functions, request_ids=(ids.uuid4 if ids else None)))
-    return registry
+    """The default registry: local Lambda functions, plugins; no configuration file is read.
+
+    `engine.handlers.registry.build_registry` is the full builder (configuration, AWS
+    backends, mocks); this keeps the original call working.
+    """
+    from engine.handlers.registry import build_registry
+
+    return build_registry(lambdas=lambdas, extra=extra, ids=ids)
 
 
 def run(
@@ -117,10 +115,13 @@ def run(
     partition: Partition | None = None,
     lift_limits: bool = False,
     listener: Callable[[HistoryEvent], None] | None = None,
+    callbacks: Callbacks | None = None,
 ) -> Execution:
     """Run one execution to its end, in this thread, and return its record.
 
     Raises InvalidDefinition or InvalidExecutionInput before anything runs.
+    `.waitForTaskToken` tasks wait for answers given to `callbacks` (a MemoryCallbacks,
+    answered from another thread with send_task_success/failure/heartbeat).
     """
     machine = compile_machine(definition, express=express)
     input_text, input_value = parse_input(input, lift_limits=lift_limits)
@@ -156,4 +157,5 @@ def run(
         limits=Limits(lifted=lift_limits),
         listener=listener,
     )
+    interpreter.callbacks = callbacks if callbacks is not None else MemoryCallbacks()
     return interpreter.run()

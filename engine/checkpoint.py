@@ -136,6 +136,8 @@ def restore(interp: Interpreter, doc: dict[str, Any], events: list[dict[str, Any
     for f in sorted(frames.values(), key=lambda x: x.id):
         if f.waiting == "task":
             interp._runnable.append(("reinvoke", f, ()))
+        elif f.waiting == "callback" and f.task_token is not None:
+            interp._awaiting[f.task_token] = (f, f.attempt)
     return interp
 
 

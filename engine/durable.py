@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.api import compile_machine, parse_input
+from engine.callbacks import StoreCallbacks
 from engine.checkpoint import restore, snapshot
 from engine.clock import Clock, RealClock
 from engine.execution import Execution, ExecutionStatus
@@ -131,6 +132,7 @@ class DurableEngine:
             listener=listener,
         )
         interp._on_commit = self._committer(record.arn)
+        interp.callbacks = StoreCallbacks(self.store)
         if park:
             interp.park_after = self.park_after
         checkpoint = self.store.load_checkpoint(record.arn) if record.last_event_id else None

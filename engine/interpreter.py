@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 import math
 import queue
 from collections import ChainMap, deque
@@ -32,12 +33,14 @@ from asl.jsonata import ENV_KEY, UNDEFINED, JsonataTemplate, expect_type
 from asl.paths import Path, PathNotFound, ReferencePath, path_failure_cause
 from asl.templates import Template
 from asl.timestamps import parse_timestamp
+from engine.callbacks import Callbacks
 from engine.clock import Clock
 from engine.execution import Execution, ExecutionStatus
 from engine.handlers.base import HandlerRegistry, TaskRequest, classify
 from engine.history import HistoryEvent, JsonText, iso_format
 from engine.ids import IdSource, Partition
 from engine.plan import DISCARD, Catcher, Plan, Scope, State
+from engine.store.records import TaskOutcome, TaskTokenStatus
 
 PAYLOAD_LIMIT = 256 * 1024
 HISTORY_LIMIT = 25_000
@@ -45,6 +48,8 @@ HISTORY_LIMIT = 25_000
 MAX_INLINE_CONCURRENCY = 40
 MAX_WAIT_SECONDS = 2**31 - 1
 EXPRESS_MAX_SECONDS = 300
+#: How often an execution waiting only for task-token answers looks for them.
+CALLBACK_POLL_SECONDS = 0.1
 
 EventListener = Callable[[HistoryEvent], None]
 
@@ -164,7 +169,13 @@ class Interpreter:
             "task_done": self._task_completed,
             "reinvoke": self._reinvoke,
             "exec_timeout": self._execution_timed_out,
+            "callback_done": self._callback_done,
+            "heartbeat_check": self._heartbeat_check,
         }
+        #: Where `.waitForTaskToken` tasks get their answers (the store, or the Python API).
+        self.callbacks: Callbacks | None = None
+        #: Tokens of callback tasks waiting for an answer: token -> (frame, attempt).
+        self._awaiting: dict[str, tuple[Frame, int]] = {}
         self._seq = itertools.count()
         self._completions: queue.Queue[tuple[Frame, int, Future[Any]]] = queue.Queue()
         self._in_flight = 0
@@ -244,6 +255,25 @@ class Interpreter:
             self._in_flight -= 1
             self._runnable.append(("task_done", frame, (attempt, fut)))
             return
+        if self._awaiting and self._poll_callbacks():
+            return
+        if self._awaiting and (not self._timers or self._timers[0][0] - now > CALLBACK_POLL_SECONDS):
+            if self.park_after is not None:  # a durable worker: the store wakes the execution up
+                self.parked_until = self._timers[0][0] if self._timers else None
+                self._commit()
+                raise _Parked
+            wait = CALLBACK_POLL_SECONDS
+            if self.clock.virtual and self._timers:
+                self.clock.advance_to(self._timers[0][0])
+                self._fire_due_timers()
+            else:
+                try:
+                    self._completions.get(timeout=wait)
+                except queue.Empty:
+                    pass
+                else:
+                    self._in_flight -= 1
+            return
         if self._timers:
             when = self._timers[0][0]
             if self.park_after is not None and when - now > self.park_after:
@@ -262,6 +292,19 @@ class Interpreter:
             self._fire_due_timers()
             return
         raise RuntimeError("interpreter stalled: nothing runnable, in flight or scheduled")
+
+    def _poll_callbacks(self) -> bool:
+        """Queue the callback tasks that got an answer; True if any did."""
+        if self.callbacks is None:
+            return False
+        found = False
+        for token, (frame, attempt) in list(self._awaiting.items()):
+            outcome = self.callbacks.outcome(token)
+            if outcome is not None:
+                del self._awaiting[token]
+                self._runnable.append(("callback_done", frame, (attempt, outcome)))
+                found = True
+        return found
 
     def _fire_due_timers(self) -> None:
         now = self.clock.now()
@@ -480,8 +523,9 @@ class Interpreter:
                 failed_event = "MapStateFailed"
             err = StatesError(err.error, err.cause)
         if err.error != errors.RUNTIME:
+            heartbeat = err.heartbeat
             for i, retrier in enumerate(st.retriers):
-                if retrier.matches(err.error):
+                if retrier.matches(err.error, heartbeat=heartbeat):
                     if frame.retry_counts[i] < retrier.max_attempts:
                         frame.retry_counts[i] += 1
                         frame.retry_total += 1
@@ -493,7 +537,7 @@ class Interpreter:
                         return
                     break
             for catcher in st.catchers:
-                if catcher.matches(err.error):
+                if catcher.matches(err.error, heartbeat=heartbeat):
                     if failed_event is not None:
                         self._emit(frame, failed_event, None)
                     self._catch(frame, st, catcher, err)
@@ -844,9 +888,13 @@ class Interpreter:
         else:
             self._task_error(frame, StatesError("States.TaskFailed", f"{type(exc).__name__}: {exc}"))
 
-    def _task_timed_out(self, frame: Frame, attempt: int) -> None:
-        if not frame.alive or frame.attempt != attempt or frame.waiting != "task":
+    def _task_timed_out(self, frame: Frame, attempt: int, heartbeat: bool = False) -> None:
+        if not frame.alive or frame.attempt != attempt or frame.waiting not in ("task", "callback"):
             return
+        if frame.waiting == "callback" and frame.task_token is not None:
+            self._awaiting.pop(frame.task_token, None)
+            if self.callbacks is not None:
+                self.callbacks.time_out(frame.task_token, now=self.clock.now())
         frame.waiting = ""
         st = frame.state
         assert st is not None and st.resource is not None
@@ -859,7 +907,9 @@ class Interpreter:
                 "TaskTimedOut",
                 {"error": errors.TIMEOUT, "resource": kind.resource, "resourceType": kind.resource_type},
             )
-        self._state_failed(frame, StatesError(errors.TIMEOUT, None))
+        timeout = StatesError(errors.TIMEOUT, None)
+        timeout.heartbeat = heartbeat  # recorded as States.Timeout; also answers to States.HeartbeatTimeout
+        self._state_failed(frame, timeout)
 
     def _task_error(self, frame: Frame, err: StatesError) -> None:
         frame.waiting = ""
@@ -879,11 +929,14 @@ class Interpreter:
             self._emit(frame, "TaskFailed", details)
         self._state_failed(frame, err)
 
-    def _task_result(self, frame: Frame, result: Any) -> None:
-        frame.waiting = ""
+    def _task_result(self, frame: Frame, result: Any, *, answered: bool = False) -> None:
         st = frame.state
         assert st is not None and st.resource is not None
         kind = classify(st.resource)
+        if kind.wait_for_task_token and not answered:
+            self._submitted(frame, st, kind.resource, kind.resource_type, result)
+            return
+        frame.waiting = ""
         if (
             not self.limits.lifted
             and _maybe_large(result)
@@ -918,6 +971,66 @@ class Interpreter:
             self._after_result(frame, st, result)
         except StatesError as err:
             self._state_failed(frame, err, processing=True)
+
+    def _submitted(self, frame: Frame, st: State, resource: str, resource_type: str, result: Any) -> None:
+        """The callback task's request went out: record it and wait for its token to be answered."""
+        self._emit(
+            frame,
+            "TaskSubmitted",
+            {
+                "output": result,
+                "outputDetails": {"truncated": False},
+                "resource": resource,
+                "resourceType": resource_type,
+            },
+        )
+        token = frame.task_token
+        assert token is not None
+        if self.callbacks is None:
+            self._task_error(
+                frame,
+                StatesError(errors.RUNTIME, "This execution cannot receive task tokens (no callback store)."),
+            )
+            return
+        now = self.clock.now()
+        timeout = frame.task_timeout
+        self.callbacks.issue(
+            token,
+            self.execution.execution_arn,
+            frame.entered_id,
+            now=now,
+            timeout_at=now + float(timeout) if timeout else None,
+            heartbeat_seconds=float(frame.task_heartbeat) if frame.task_heartbeat else None,
+        )
+        frame.waiting = "callback"
+        self._awaiting[token] = (frame, frame.attempt)
+        if frame.task_heartbeat:
+            self._add_timer(now + float(frame.task_heartbeat), ("heartbeat_check", frame, (frame.attempt,)))
+
+    def _callback_done(self, frame: Frame, attempt: int, outcome: TaskOutcome) -> None:
+        if not frame.alive or frame.attempt != attempt or frame.waiting != "callback":
+            return
+        if outcome.status is TaskTokenStatus.SUCCEEDED:
+            self._task_result(frame, json.loads(outcome.output or "null"), answered=True)
+        elif outcome.status is TaskTokenStatus.FAILED:
+            self._task_error(frame, StatesError(outcome.error, outcome.cause))  # type: ignore[arg-type]
+        else:
+            self._task_timed_out(frame, attempt)
+
+    def _heartbeat_check(self, frame: Frame, attempt: int) -> None:
+        if (
+            not frame.alive
+            or frame.attempt != attempt
+            or frame.waiting != "callback"
+            or self.callbacks is None
+        ):
+            return
+        assert frame.task_token is not None
+        deadline = self.callbacks.heartbeat_deadline(frame.task_token)
+        if deadline is not None and deadline > self.clock.now():
+            self._add_timer(deadline, ("heartbeat_check", frame, (attempt,)))
+            return
+        self._task_timed_out(frame, attempt, heartbeat=True)
 
     # ------------------------------------------------------------------ Pass, Choice, Succeed, Fail
 

@@ -54,8 +54,8 @@ class Retrier:
     max_delay_seconds: float | None
     jitter_full: bool
 
-    def matches(self, error: str) -> bool:
-        return _error_matches(self.error_equals, error)
+    def matches(self, error: str, *, heartbeat: bool = False) -> bool:
+        return _error_matches(self.error_equals, error, heartbeat)
 
     def delay(self, attempt: int) -> float:
         """Delay before the `attempt`-th retry (1-based) of this retrier, before jitter."""
@@ -73,11 +73,11 @@ class Catcher:
     output: JsonataTemplate | None
     assign: Template | JsonataTemplate | None
 
-    def matches(self, error: str) -> bool:
-        return _error_matches(self.error_equals, error)
+    def matches(self, error: str, *, heartbeat: bool = False) -> bool:
+        return _error_matches(self.error_equals, error, heartbeat)
 
 
-def _error_matches(error_equals: tuple[str, ...], error: str) -> bool:
+def _error_matches(error_equals: tuple[str, ...], error: str, heartbeat: bool = False) -> bool:
     """AWS's matching: exact names, `States.ALL` for everything but `States.Runtime`,
     `States.TaskFailed` for everything but `States.Timeout`; a heartbeat timeout is
     recorded as `States.Timeout` and also answers to `States.HeartbeatTimeout`."""
@@ -88,7 +88,7 @@ def _error_matches(error_equals: tuple[str, ...], error: str) -> bool:
             return True
         if name == errors.TASK_FAILED and error not in (errors.TIMEOUT, errors.HEARTBEAT_TIMEOUT):
             return True
-        if name == errors.TIMEOUT and error == errors.HEARTBEAT_TIMEOUT:
+        if name == errors.HEARTBEAT_TIMEOUT and heartbeat:
             return True
     return False
 

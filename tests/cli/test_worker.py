@@ -56,3 +56,43 @@ def test_unknown_execution_is_a_clear_error() -> None:
     result = runner.invoke(app, ["stop", "nope"])
     assert result.exit_code == 2
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_send_task_success_completes_a_waiting_execution(tmp_path: Path) -> None:
+    lambdas = tmp_path / "fns.py"
+    lambdas.write_text(
+        "import pathlib\n"
+        f"BOX = pathlib.Path({str(tmp_path / 'token.txt')!r})\n"
+        "def ask(event, context):\n"
+        "    BOX.write_text(event['token'])\n"
+        "    return {}\n"
+    )
+    flow = write(
+        tmp_path,
+        "approve.json",
+        {
+            "StartAt": "Ask",
+            "States": {
+                "Ask": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                    "Parameters": {"FunctionName": "ask", "Payload": {"token.$": "$$.Task.Token"}},
+                    "End": True,
+                }
+            },
+        },
+    )
+    assert runner.invoke(app, ["start", str(flow), "--name", "ap"]).exit_code == 0
+    assert runner.invoke(app, ["worker", "--until-idle", "--lambdas", str(lambdas)]).exit_code == 0
+    token = (tmp_path / "token.txt").read_text()
+    bad = runner.invoke(app, ["send-task-success", token, "--output", "{nope"])
+    assert bad.exit_code == 2
+    ok = runner.invoke(app, ["send-task-success", token, "--output", '{"approved": true}'])
+    assert ok.exit_code == 0, ok.stderr
+    again = runner.invoke(app, ["send-task-success", token, "--output", "{}"])
+    assert again.exit_code == 2 and "Task Does Not Exist" in again.stderr
+    assert runner.invoke(app, ["send-task-failure", "nope"]).exit_code == 2
+    assert runner.invoke(app, ["worker", "--until-idle", "--lambdas", str(lambdas)]).exit_code == 0
+    described = json.loads(runner.invoke(app, ["describe", "ap", "--json"]).stdout)
+    assert described["status"] == "SUCCEEDED"
+    assert json.loads(described["output"]) == {"approved": True}
