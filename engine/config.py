@@ -82,7 +82,7 @@ class StatelaneConfig(_Strict):
         if name == "lambda":
             return self.lambda_
         if name in ("sqs", "sns"):
-            return getattr(self, name)  # type: ignore[no-any-return]
+            return self.sqs if name == "sqs" else self.sns
         raise KeyError(name)
 
     def region_for(self, name: str) -> str | None:

@@ -31,9 +31,7 @@ from urllib.parse import urlparse
 from asl.errors import RUNTIME, StatesError
 from asl.json_text import dumps
 from engine.handlers.base import TaskRequest
-
-# The payload rules are the local backend's: one definition of what AWS does.
-from engine.handlers.lambda_local import _check_size, _parse_payload
+from engine.handlers.lambda_local import _check_size, _parse_payload  # one definition of the payload rules
 
 INVOKE_RESOURCE = re.compile(r"^arn:aws[a-z-]*:states:::lambda:invoke(\.waitForTaskToken)?$")
 FUNCTION_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:[^:]+:[^:]+:function:[^:]+(:[^:]+)?$")
@@ -99,8 +97,8 @@ class _AwsClient:
         return self._client
 
     def _create(self) -> Any:
-        import boto3
-        from botocore.config import Config
+        import boto3  # type: ignore[import-untyped]
+        from botocore.config import Config  # type: ignore[import-untyped]
 
         session = boto3.session.Session(profile_name=self.settings.profile)
         region = self.settings.region or session.region_name or "us-east-1"
@@ -122,14 +120,13 @@ class _AwsClient:
 
     def call(self, operation: str, params: Mapping[str, Any], request: TaskRequest) -> dict[str, Any]:
         """Call `operation`; raise StatesError as Step Functions reports the failure."""
-        from botocore.exceptions import BotoCoreError, ClientError
-
+        errors = _botocore_errors()
         method: Callable[..., dict[str, Any]] = getattr(self.client(), operation)
         try:
             return method(**params)
-        except ClientError as exc:
+        except errors.ClientError as exc:
             raise service_error(self.service, exc) from None
-        except BotoCoreError as exc:
+        except errors.BotoCoreError as exc:
             raise client_side_error(self.service, exc, self.settings.endpoint_url) from None
         except (TypeError, ValueError, AttributeError, OverflowError) as exc:
             # The request could not even be serialised: a parameter of the wrong type.
@@ -137,6 +134,12 @@ class _AwsClient:
                 RUNTIME,
                 f"The Parameters '{dumps(request.parameters)}' could not be used to start the Task: [{exc}]",
             ) from None
+
+
+def _botocore_errors() -> Any:
+    import botocore.exceptions  # type: ignore[import-untyped]
+
+    return botocore.exceptions
 
 
 def _keep_headers(
@@ -178,14 +181,12 @@ def _result(
 
 def service_error(service: _Service, exc: Any) -> StatesError:
     """`<Prefix>.<SDK exception>` with the Java SDK's message tail, from a botocore ClientError."""
-    from botocore.exceptions import ClientError
-
     response = exc.response
     err = response.get("Error") or {}
     meta = response.get("ResponseMetadata") or {}
     code = str(err.get("Code") or "")
     message = err.get("Message") or err.get("message") or "null"
-    if type(exc) is not ClientError:
+    if type(exc) is not _botocore_errors().ClientError:
         # botocore raised the modelled exception (QueueDoesNotExist, NotFoundException, ...).
         name = type(exc).__name__
         exception = name if name.endswith("Exception") else f"{name}Exception"
@@ -200,24 +201,18 @@ def service_error(service: _Service, exc: Any) -> StatesError:
 
 def client_side_error(service: _Service, exc: BaseException, endpoint_url: str | None) -> StatesError:
     """`<Prefix>.SdkClientException`: the request never got an answer (DNS, refused, timeout, credentials)."""
-    from botocore.exceptions import (
-        ConnectTimeoutError,
-        EndpointConnectionError,
-        NoCredentialsError,
-        ReadTimeoutError,
-    )
-
+    errors = _botocore_errors()
     name = f"{service.prefix}.SdkClientException"
-    if isinstance(exc, NoCredentialsError):
+    if isinstance(exc, errors.NoCredentialsError):
         return StatesError(name, "Unable to load AWS credentials from any provider in the chain")
-    if isinstance(exc, ReadTimeoutError):
+    if isinstance(exc, errors.ReadTimeoutError):
         return StatesError(name, "Unable to execute HTTP request: Read timed out")
-    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError):
+    if isinstance(exc, errors.EndpointConnectionError | errors.ConnectTimeoutError):
         url = urlparse(str(exc.kwargs.get("endpoint_url") or endpoint_url or ""))
         host = url.hostname or ""
         if _is_dns_failure(exc):
             return StatesError(name, f"Unable to execute HTTP request: {host}: Name or service not known")
-        reason = "Connect timed out" if isinstance(exc, ConnectTimeoutError) else _os_reason(exc)
+        reason = "Connect timed out" if isinstance(exc, errors.ConnectTimeoutError) else _os_reason(exc)
         port = url.port or (443 if url.scheme == "https" else 80)
         return StatesError(name, f"Unable to execute HTTP request: Connect to {host}:{port} failed: {reason}")
     return StatesError(name, f"Unable to execute HTTP request: {exc}")
