@@ -62,6 +62,10 @@ def run_command(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print DescribeExecution's JSON shape.")] = False,
     history: Annotated[bool, typer.Option("--history", help="With --json: add the history events.")] = False,
+    log: Annotated[
+        Path | None,
+        typer.Option("--log", help="Express: append the execution's history events to FILE as JSON lines."),
+    ] = None,
     db: Annotated[
         str | None,
         typer.Option(
@@ -129,6 +133,8 @@ def run_command(
     finally:
         if live is not None:
             live.stop()
+    if log is not None:
+        _append_log(log, execution)
     code = EXIT_OK if execution.status.value == "SUCCEEDED" else EXIT_FAILED
     if as_json:
         out: dict[str, Any] = execution.describe(iso_dates=True)
@@ -190,3 +196,14 @@ def _execute(
         return engine.run_in_foreground(record, listener=listener)
     finally:
         store.close()
+
+
+def _append_log(path: Path, execution: Any) -> None:
+    """Express executions are never stored; `--log` keeps their events, one JSON object a line."""
+    try:
+        with path.open("a", encoding="utf-8") as out:
+            for event in execution.history(iso_timestamps=True):
+                event["executionArn"] = execution.execution_arn
+                out.write(json.dumps(event, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise _fail_usage(f"cannot write the log {path}: {exc.strerror or exc}") from None

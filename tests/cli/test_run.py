@@ -166,3 +166,32 @@ def test_readme_main_command_runs_a_sample() -> None:
     code, out, err = invoke(*args)
     assert code == 0, err
     assert "SUCCEEDED" in out
+
+
+def test_express_log_writes_json_lines_and_no_store(hello: Path, tmp_path: Path) -> None:
+    log = tmp_path / "express.jsonl"
+    code, _, err = invoke(
+        "run",
+        str(hello),
+        "--input",
+        '{"who": "bob"}',
+        "--express",
+        "--log",
+        str(log),
+        "--db",
+        f"sqlite:///{tmp_path}/never.db",
+    )
+    assert code == 0, err
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert lines[0]["type"] == "ExecutionStarted" and lines[-1]["type"] == "ExecutionSucceeded"
+    assert ":express:" in lines[0]["executionArn"]
+    assert not (tmp_path / "never.db").exists()
+
+
+def test_standard_run_is_recorded_in_the_store(hello: Path) -> None:
+    code, out, _ = invoke("run", str(hello), "--input", '{"who": "bob"}', "--name", "kept", "--json")
+    assert code == 0
+    code, out, _ = invoke("history", "kept", "--json")
+    assert code == 0
+    events = json.loads(out)["events"]
+    assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionSucceeded"
