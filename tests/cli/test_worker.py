@@ -20,7 +20,9 @@ def write(tmp_path: Path, name: str, doc: object) -> Path:
 
 
 def test_start_then_worker_until_idle(tmp_path: Path) -> None:
-    flow = write(tmp_path, "flow.json", {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "End": True}}})
+    flow = write(
+        tmp_path, "flow.json", {"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "End": True}}}
+    )
     started = runner.invoke(app, ["start", str(flow), "--name", "one", "--json"])
     assert started.exit_code == 0, started.stderr
     assert json.loads(started.stdout)["executionArn"].endswith(":execution:flow:one")
@@ -31,7 +33,9 @@ def test_start_then_worker_until_idle(tmp_path: Path) -> None:
 
 
 def test_start_same_name_other_input_is_refused(tmp_path: Path) -> None:
-    flow = write(tmp_path, "flow.json", {"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 60, "End": True}}})
+    flow = write(
+        tmp_path, "flow.json", {"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    )
     assert runner.invoke(app, ["start", str(flow), "--name", "x", "--input", "{}"]).exit_code == 0
     again = runner.invoke(app, ["start", str(flow), "--name", "x", "--input", '{"a": 1}'])
     assert again.exit_code == 2
@@ -39,7 +43,9 @@ def test_start_same_name_other_input_is_refused(tmp_path: Path) -> None:
 
 
 def test_stop_and_redrive(tmp_path: Path) -> None:
-    flow = write(tmp_path, "flow.json", {"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 60, "End": True}}})
+    flow = write(
+        tmp_path, "flow.json", {"StartAt": "A", "States": {"A": {"Type": "Wait", "Seconds": 60, "End": True}}}
+    )
     assert runner.invoke(app, ["start", str(flow), "--name", "w"]).exit_code == 0
     stopped = runner.invoke(app, ["stop", "w", "--error", "E", "--cause", "C"])
     assert stopped.exit_code == 0, stopped.stderr
