@@ -37,7 +37,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", type=Path, help="write the tables as Markdown here (for the README)")
     p.add_argument("--cap", type=float, default=60.0, help="seconds a peer may run one workload")
     p.add_argument(
-        "--timeout", type=float, default=600.0, help="seconds before a statelane sample is an error"
+        "--timeout", type=float, default=120.0, help="seconds before a statelane sample is an error"
     )
     p.add_argument(
         "--warmup", type=int, default=1, help="untimed runs before the timed one (in process; default 1)"

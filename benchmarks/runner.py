@@ -16,7 +16,7 @@ from pathlib import Path
 
 from benchmarks import whole_process
 from benchmarks.configs import IN_PROCESS, MOTO, PEER, WHOLE_PROCESS, Config
-from benchmarks.sample import CAPPED, ERROR, OK, WRONG, Sample, Spec, parse_last_line
+from benchmarks.sample import CAPPED, ERROR, OK, TIMED_OUT, WRONG, Sample, Spec, parse_last_line
 from benchmarks.workloads import Workload
 
 REPO = Path(__file__).resolve().parent.parent
@@ -114,7 +114,7 @@ def plan(
 class Options:
     runs: int = 3
     cap_s: float = 60.0
-    timeout_s: float = 600.0
+    timeout_s: float = 120.0
     warmup: int = 1
     workloads_dir: Path = REPO / "benchmarks" / "workloads"
 
@@ -140,7 +140,7 @@ def measure_row(row: Row, options: Options, progress: Callable[[str], None] | No
             progress(
                 f"{row.workload.name} / {row.config.name} / {row.clock} #{index + 1}: {sample.outcome} {wall}"
             )
-        if sample.outcome in (ERROR, CAPPED):
+        if sample.outcome in (ERROR, CAPPED, TIMED_OUT):
             break
 
 
@@ -162,7 +162,7 @@ def _one_sample(config: Config, spec: Spec, workload: Workload, options: Options
             env=env,
         )
     except subprocess.TimeoutExpired:
-        return Sample(outcome=ERROR, detail=f"no result within {timeout:.0f} s")
+        return Sample(outcome=TIMED_OUT, detail=f"no result within {timeout:.0f} s")
     sample = parse_last_line(done.stdout)
     if sample is None:
         tail = (done.stderr or done.stdout).strip()[-300:]

@@ -20,6 +20,7 @@ WRONG = "wrong output"
 FAILED = "failed"  # ended in another status (FAILED, TIMED_OUT, ...)
 ERROR = "error"  # raised, crashed or could not start
 CAPPED = "capped"  # the peer did not finish within the cap
+TIMED_OUT = "timed out"  # a statelane sample gave no result within --timeout (the process was killed)
 
 
 @dataclass(frozen=True)

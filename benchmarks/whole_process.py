@@ -8,6 +8,8 @@ what the "validate on every save" target is about.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -15,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks.sample import ERROR, Sample, Spec, judge
+from benchmarks.sample import ERROR, TIMED_OUT, Sample, Spec, judge
 from benchmarks.workloads import Workload
 
 REPO = Path(__file__).resolve().parent.parent
@@ -54,20 +56,36 @@ def timed_process(command: list[str], timeout_s: float) -> tuple[dict[str, Any],
     """(launcher's measurements, the command's stdout) for one whole process."""
     with tempfile.NamedTemporaryFile(suffix=".out") as out:
         launcher = [sys.executable, "-I", "-S", str(SPAWN), out.name, "--", *command]
-        done = subprocess.run(launcher, capture_output=True, text=True, timeout=timeout_s, cwd=REPO)
-        if done.returncode != 0:
-            raise RuntimeError(f"launcher failed: {done.stderr.strip()[-300:]}")
-        stats = json.loads(done.stdout.strip().splitlines()[-1])
+        # Its own process group, so a timeout ends the launcher and the command it started.
+        process = subprocess.Popen(
+            launcher,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            start_new_session=True,
+        )
+        try:
+            stdout, stderr = process.communicate(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+        if process.returncode != 0:
+            raise RuntimeError(f"launcher failed: {stderr.strip()[-300:]}")
+        stats = json.loads(stdout.strip().splitlines()[-1])
         return stats, Path(out.name).read_text(encoding="utf-8", errors="replace")
 
 
-def measure(spec: Spec, workload: Workload, timeout_s: float = 600.0) -> Sample:
+def measure(spec: Spec, workload: Workload, timeout_s: float = 120.0) -> Sample:
     try:
         validate_stats, _ = timed_process(
             [*statelane_command(), "validate", "--express", str(workload.definition)], timeout_s
         )
         stats, stdout = timed_process(run_command(spec, workload), timeout_s)
-    except (subprocess.TimeoutExpired, RuntimeError, ValueError, OSError) as exc:
+    except subprocess.TimeoutExpired:
+        return Sample(outcome=TIMED_OUT, detail=f"no result within {timeout_s:.0f} s")
+    except (RuntimeError, ValueError, OSError) as exc:
         return Sample(outcome=ERROR, detail=f"{type(exc).__name__}: {exc}")
     sample = judge_output(stdout, workload)
     if validate_stats["returncode"] != 0:

@@ -17,7 +17,7 @@ import pytest
 
 from benchmarks.configs import CONFIGS, IN_PROCESS, MOTO, Config
 from benchmarks.runner import FAST_FORWARD, REAL, Options, Row, measure_row, plan, ratio_vs_moto
-from benchmarks.sample import CAPPED, OK, WRONG, Sample
+from benchmarks.sample import CAPPED, OK, TIMED_OUT, WRONG, Sample
 from benchmarks.workloads import WORKLOADS_DIR, first_difference, load_workloads
 
 REPO = Path(__file__).resolve().parent.parent
@@ -141,3 +141,11 @@ def test_a_configuration_without_a_runner_is_listed_as_not_available_and_never_r
     measure_row(row, Options(runs=2))
     assert row.samples == [] and row.outcome == "not available yet"
     assert not Config("bare", "no runner", IN_PROCESS, express=False).available
+
+
+def test_a_sample_past_the_timeout_is_killed_and_reported() -> None:
+    for config in ("express", "cli"):
+        row = Row(WORKLOADS["pass-chain-1000"], CONFIGS[config], REAL, None)
+        measure_row(row, Options(runs=3, timeout_s=0.05))
+        assert [s.outcome for s in row.samples] == [TIMED_OUT]
+        assert row.outcome == TIMED_OUT and row.rate is None
