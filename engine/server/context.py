@@ -1,0 +1,97 @@
+"""What every API action works with: the store, the API's own metadata, handlers, ids, the clock.
+
+Actions are plain functions `(ServiceContext, request model) -> response dict`, run on
+a worker thread of the ASGI application; they never touch HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from asl.loader import Document, load
+from engine.api import compile_machine
+from engine.clock import Clock, RealClock
+from engine.durable import DurableEngine
+from engine.handlers.base import HandlerRegistry
+from engine.ids import IdSource, Partition
+from engine.server.errors import ApiError
+from engine.server.meta import ServerMeta
+from engine.store import Store
+
+#: A definition is JSON on AWS (never YAML); this name makes the loader insist on it.
+_JSON_NAME = "definition.json"
+
+
+@dataclass
+class ServiceContext:
+    store: Store
+    meta: ServerMeta
+    handlers: HandlerRegistry
+    partition: Partition = field(default_factory=Partition)
+    clock: Clock = field(default_factory=RealClock)
+    ids: IdSource = field(default_factory=IdSource)
+    lift_limits: bool = False
+    #: Express executions started with StartExecution run here, in the background.
+    express_pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=16, thread_name_prefix="statelane-express")
+    )
+    #: CreateStateMachine's check-then-write and UpdateStateMachine are one step each.
+    machines_lock: threading.Lock = field(default_factory=threading.Lock)
+    engine: DurableEngine = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.engine = DurableEngine(
+            store=self.store,
+            handlers=self.handlers,
+            clock=self.clock,
+            ids=self.ids,
+            partition=self.partition,
+            lift_limits=self.lift_limits,
+        )
+
+    def close(self) -> None:
+        self.express_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def load_definition(text: str, *, express: bool = False) -> Document:
+    """Parse and compile a definition as Create/UpdateStateMachine do (InvalidDefinition otherwise)."""
+    document = load(text, _JSON_NAME)  # LoadError -> InvalidDefinition at the error boundary
+    compile_machine(text, express=express)
+    return document
+
+
+def parse_json_document(text: str) -> Document:
+    return load(text, _JSON_NAME)
+
+
+# ------------------------------------------------------------------ pagination tokens
+
+
+def page_token(position: dict[str, Any]) -> str:
+    """An opaque nextToken carrying where the next page starts."""
+    raw = json.dumps(position, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def read_page_token(token: str | None) -> dict[str, Any] | None:
+    """The position a nextToken carries; InvalidToken for anything this server did not hand out."""
+    if token is None:
+        return None
+    try:
+        value = json.loads(base64.urlsafe_b64decode(token.encode("ascii")))
+    except (ValueError, UnicodeEncodeError, binascii.Error):
+        value = None
+    if not isinstance(value, dict):
+        raise ApiError("InvalidToken", f"Invalid Token: '{token}'")
+    return value
+
+
+def page_size(max_results: int, default: int = 100) -> int:
+    """maxResults 0 means the default page size, as on AWS."""
+    return max_results or default
