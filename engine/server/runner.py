@@ -80,7 +80,15 @@ class StatelaneServer:
         self.app = StepFunctionsApp(
             self.ctx, credentials=options.credentials, max_body_bytes=options.max_body_bytes
         )
-        self._socket = _bind(options.host, options.port)
+        try:
+            self._socket = _bind(options.host, options.port)
+        except OSError:
+            self.ctx.close()
+            self.app.close()
+            self.meta.close()
+            if self._owns_store:
+                self.store.close()
+            raise
         self.host, self.port = self._socket.getsockname()[:2]
         config = uvicorn.Config(
             self.app,
