@@ -342,7 +342,13 @@ class Interpreter:
             return frame.last_event
         events = self._events
         event_id = len(events) + 1
-        if not self.limits.lifted and not self.execution.express and event_id > self.limits.history_events:
+        if (
+            event_id >= self.limits.history_events
+            and event_type != "ExecutionFailed"
+            and not self.limits.lifted
+            and not self.execution.express
+        ):
+            # The last event a standard execution may have is the one that fails it.
             self._finish_failed(
                 frame,
                 StatesError(

@@ -174,7 +174,9 @@ def test_redrive_resumes_from_the_failed_iteration_only(store: Any) -> None:
         return event * 10
 
     clock = VirtualClock(start=T0)
-    engine = DurableEngine(store=store, handlers=build_handlers({"fragile": fragile}), clock=clock, worker_id="w")
+    engine = DurableEngine(
+        store=store, handlers=build_handlers({"fragile": fragile}), clock=clock, worker_id="w"
+    )
     engine.start("flaky", FLAKY_MAP, '{"items": [1, 2, 3]}', name="r")
     engine.work_once()
     failed = store.get_execution("r")
@@ -204,7 +206,11 @@ def test_stop_aborts_with_an_execution_aborted_event(store: Any) -> None:
     engine.start("waiting", WAITING, "{}", name="s")
     engine.work_once()  # parks in the Wait
     stopped = engine.stop("s", error="Manual", cause="operator said so")
-    assert (stopped.status, stopped.error, stopped.cause) == (ExecutionStatus.ABORTED, "Manual", "operator said so")
+    assert (stopped.status, stopped.error, stopped.cause) == (
+        ExecutionStatus.ABORTED,
+        "Manual",
+        "operator said so",
+    )
     last = store.get_history(stopped.arn)[-1]
     assert last["type"] == "ExecutionAborted" and last["previousEventId"] == 0
     assert last["executionAbortedEventDetails"] == {"cause": "operator said so", "error": "Manual"}
@@ -212,3 +218,26 @@ def test_stop_aborts_with_an_execution_aborted_event(store: Any) -> None:
     assert engine.work_once() == 0  # an aborted execution is never resumed
     with pytest.raises(ExecutionNotRunning):
         engine.stop("s")
+
+
+def test_a_thousand_parked_executions_cost_rows_not_threads(store: Any) -> None:
+    import threading
+
+    year = json.dumps(
+        {"StartAt": "Sleep", "States": {"Sleep": {"Type": "Wait", "Seconds": 31_536_000, "End": True}}}
+    )
+    clock = VirtualClock(start=T0)
+    engine = engine_for(store, clock)
+    for i in range(1000):
+        engine.start("year", year, "{}", name=f"y{i}")
+    threads = threading.active_count()
+    while engine.work_once(limit=50):
+        pass
+    assert threading.active_count() <= threads + 1
+    parked = store.list_executions(status=ExecutionStatus.RUNNING)
+    assert len(parked) == 1000 and all(e.lease_owner is None and e.wake_at == T0 + 31_536_000 for e in parked)
+    clock.advance(31_536_000)
+    restarted = engine_for(store, clock, worker="after-a-restart")
+    while restarted.work_once(limit=100):
+        pass
+    assert len(store.list_executions(status=ExecutionStatus.SUCCEEDED)) == 1000

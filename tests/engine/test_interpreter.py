@@ -501,3 +501,22 @@ def test_express_executions_end_after_five_minutes() -> None:
     ex = run(machine({"W": {"Type": "Wait", "Seconds": 600, "End": True}}), express=True, fast_forward=True)
     assert ex.status == "TIMED_OUT"
     assert ex.stop_date is not None and ex.stop_date - ex.start_date == pytest.approx(300)
+
+
+def test_standard_history_is_limited_to_25000_events_unless_lifted() -> None:
+    loop = machine(
+        {
+            "Count": {"Type": "Pass", "Parameters": {"i.$": "States.MathAdd($.i, 1)"}, "Next": "More"},
+            "More": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.i", "NumericLessThan": 7000, "Next": "Count"}],
+                "Default": "Done",
+            },
+            "Done": {"Type": "Succeed"},
+        }
+    )
+    ex = run(loop, '{"i": 0}', fast_forward=True)
+    assert ex.status == "FAILED" and ex.error == "States.Runtime"
+    assert len(ex.events) == 25_000
+    assert run(loop, '{"i": 0}', fast_forward=True, lift_limits=True).output == {"i": 7000}
+    assert run(loop, '{"i": 0}', express=True, fast_forward=True).status == "SUCCEEDED"
