@@ -118,9 +118,12 @@ class StatelaneConfig(_Strict):
             if changes:
                 updated = self.service(name).model_copy(update=changes)
                 # Re-validate so an override cannot smuggle in a backend name the file could not.
-                top["lambda_" if name == "lambda" else name] = type(updated).model_validate(
-                    updated.model_dump()
-                )
+                try:
+                    valid = type(updated).model_validate(updated.model_dump())
+                except ValidationError as exc:
+                    lines = [_describe(err, "") for err in exc.errors()]
+                    raise ConfigError(f"{name}." + f"\n{name}.".join(lines)) from None
+                top["lambda_" if name == "lambda" else name] = valid
         return self.model_copy(update=top)
 
 
