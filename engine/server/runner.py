@@ -12,6 +12,7 @@ is in the store and resumes on the next start (or on any worker of the same stor
 from __future__ import annotations
 
 import contextlib
+import signal
 import socket
 import threading
 from collections.abc import Sequence
@@ -97,6 +98,7 @@ class StatelaneServer:
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=5,
+            server_header=False,
         )
         self._server = uvicorn.Server(config)
         self._stop_workers = threading.Event()
@@ -112,12 +114,22 @@ class StatelaneServer:
     # ------------------------------------------------------------------ running
 
     def serve_forever(self) -> None:
-        """Serve in this thread until SIGINT/SIGTERM (uvicorn re-raises Ctrl-C as KeyboardInterrupt)."""
+        """Serve in this thread until SIGINT or SIGTERM, then close everything.
+
+        uvicorn shuts down gracefully on either signal and then re-raises it; SIGTERM is
+        turned into KeyboardInterrupt here so that it, too, ends in `close()` rather than
+        killing the process before the store is closed.
+        """
+        previous = None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.signal(signal.SIGTERM, _interrupt)
         self.start_workers()
         try:
             self._server.run(sockets=[self._socket])
         finally:
             self.close()
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     def start(self) -> StatelaneServer:
         """Serve from a background thread; returns once the server accepts connections."""
@@ -183,6 +195,10 @@ class StatelaneServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -62,8 +62,8 @@ class Served:
             )
         self.url = found.group(1)
 
-    def interrupt(self) -> tuple[int, str]:
-        self.process.send_signal(signal.SIGINT)
+    def interrupt(self, signum: int = signal.SIGINT) -> tuple[int, str]:
+        self.process.send_signal(signum)
         _, err = self.process.communicate(timeout=20)
         return self.process.returncode, err
 
@@ -135,6 +135,17 @@ def test_ctrl_c_stops_cleanly_and_executions_resume_on_the_next_start(tmp_path: 
         assert types == ["ExecutionStarted", "WaitStateEntered", "WaitStateExited", "ExecutionSucceeded"]
     finally:
         second.kill()
+
+
+def test_sigterm_stops_as_cleanly_as_ctrl_c(tmp_path: Path) -> None:
+    served = Served(tmp_path, "memory://")
+    try:
+        assert client(served.url).list_state_machines()["stateMachines"] == []
+        code, err = served.interrupt(signal.SIGTERM)
+    finally:
+        served.kill()
+    assert code == 0, err
+    assert "stopped" in err
 
 
 def test_usage_errors_exit_2() -> None:
