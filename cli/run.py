@@ -62,6 +62,19 @@ def run_command(
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print DescribeExecution's JSON shape.")] = False,
     history: Annotated[bool, typer.Option("--history", help="With --json: add the history events.")] = False,
+    mock_config: Annotated[
+        Path | None,
+        typer.Option(
+            "--mock-config", help="Step Functions Local mock configuration file (default: SFN_MOCK_CONFIG)."
+        ),
+    ] = None,
+    test_case: Annotated[
+        str | None, typer.Option("--test-case", help="The mock configuration's test case to run.")
+    ] = None,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", help="statelane.toml to use (default: found from the working directory)."),
+    ] = None,
     log: Annotated[
         Path | None,
         typer.Option("--log", help="Express: append the execution's history events to FILE as JSON lines."),
@@ -82,7 +95,10 @@ def run_command(
     """
     from asl.loader import LoadError
     from engine.api import InvalidDefinition, InvalidExecutionInput
+    from engine.config import ConfigError
     from engine.handlers.lambda_local import LambdaSourceError
+    from engine.handlers.mocks import MockConfigError
+    from engine.handlers.registry import PluginError
     from engine.store.errors import StoreError
 
     try:
@@ -116,6 +132,9 @@ def run_command(
             lift_limits=lift_limits,
             listener=listener,
             db=db,
+            mock_config=mock_config,
+            test_case=test_case,
+            config_file=config_file,
         )
     except (InvalidDefinition, LoadError) as exc:
         if live is not None:
@@ -128,7 +147,7 @@ def run_command(
         raise typer.Exit(EXIT_FAILED) from None
     except InvalidExecutionInput as exc:
         raise _fail_usage(str(exc)) from None
-    except (LambdaSourceError, StoreError) as exc:
+    except (LambdaSourceError, StoreError, ConfigError, MockConfigError, PluginError) as exc:
         raise _fail_usage(str(exc)) from None
     finally:
         if live is not None:
@@ -160,9 +179,24 @@ def _execute(
     lift_limits: bool,
     listener: Any,
     db: str | None,
+    mock_config: Path | None = None,
+    test_case: str | None = None,
+    config_file: Path | None = None,
 ) -> Any:
-    from engine.api import build_handlers, compile_machine, parse_input, run
+    from engine.api import compile_machine, parse_input, run
+    from engine.config import load_config
+    from engine.handlers.registry import build_registry
+    from engine.ids import IdSource
 
+    ids = IdSource()
+    handlers = build_registry(
+        load_config(config_file),
+        lambdas=lambdas,
+        mock_config=mock_config,
+        test_case=test_case,
+        state_machine_name=machine,
+        ids=ids,
+    )
     if express:
         return run(
             text,
@@ -170,24 +204,23 @@ def _execute(
             name=name,
             state_machine_name=machine,
             express=True,
-            lambdas=lambdas,
+            handlers=handlers,
             fast_forward=fast_forward,
             lift_limits=lift_limits,
             listener=listener,
+            ids=ids,
         )
     from engine.clock import RealClock, VirtualClock
     from engine.durable import DurableEngine
-    from engine.ids import IdSource
     from engine.store import open_store
 
     compile_machine(text)  # an invalid definition is refused before the store is touched
     parse_input(input_text, lift_limits=lift_limits)
-    ids = IdSource()
     store = open_store(db)
     try:
         engine = DurableEngine(
             store=store,
-            handlers=build_handlers(lambdas, ids=ids),
+            handlers=handlers,
             clock=VirtualClock() if fast_forward else RealClock(),
             ids=ids,
             lift_limits=lift_limits,

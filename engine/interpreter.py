@@ -939,7 +939,7 @@ class Interpreter:
         st = frame.state
         assert st is not None and st.resource is not None
         kind = classify(st.resource)
-        if kind.wait_for_task_token and not answered:
+        if kind.wait_for_task_token and not answered and not self._mocked(st):
             self._submitted(frame, st, kind.resource, kind.resource_type, result)
             return
         frame.waiting = ""
@@ -977,6 +977,11 @@ class Interpreter:
             self._after_result(frame, st, result)
         except StatesError as err:
             self._state_failed(frame, err, processing=True)
+
+    def _mocked(self, st: State) -> bool:
+        """A mocked callback task completes with its mocked response, as in Step Functions Local."""
+        is_mocked = getattr(self.handlers, "is_mocked", None)
+        return bool(is_mocked is not None and is_mocked(st.name))
 
     def _submitted(self, frame: Frame, st: State, resource: str, resource_type: str, result: Any) -> None:
         """The callback task's request went out: record it and wait for its token to be answered."""

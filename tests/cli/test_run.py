@@ -195,3 +195,69 @@ def test_standard_run_is_recorded_in_the_store(hello: Path) -> None:
     assert code == 0
     events = json.loads(out)["events"]
     assert events[0]["type"] == "ExecutionStarted" and events[-1]["type"] == "ExecutionSucceeded"
+
+
+def test_mock_config_test_case_runs_without_the_real_functions(tmp_path: Path) -> None:
+    flow = tmp_path / "OrderFlow.json"
+    flow.write_text(
+        json.dumps(
+            {
+                "StartAt": "Charge",
+                "States": {
+                    "Charge": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke",
+                        "Parameters": {"FunctionName": "charge", "Payload.$": "$"},
+                        "Retry": [{"ErrorEquals": ["Lambda.TooManyRequestsException"], "MaxAttempts": 3}],
+                        "OutputPath": "$.Payload",
+                        "Next": "Approve",
+                    },
+                    "Approve": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                        "Parameters": {"FunctionName": "ask", "Payload": {"token.$": "$$.Task.Token"}},
+                        "ResultPath": "$.approval",
+                        "End": True,
+                    },
+                },
+            }
+        )
+    )
+    mocks = tmp_path / "MockConfigFile.json"
+    mocks.write_text(
+        json.dumps(
+            {
+                "StateMachines": {
+                    "OrderFlow": {
+                        "TestCases": {"RetryThenOk": {"Charge": "ChargeFlaky", "Approve": "Approved"}}
+                    }
+                },
+                "MockedResponses": {
+                    "ChargeFlaky": {
+                        "0-1": {"Throw": {"Error": "Lambda.TooManyRequestsException", "Cause": "throttled"}},
+                        "2": {"Return": {"StatusCode": 200, "Payload": {"charged": True}}},
+                    },
+                    "Approved": {"0": {"Return": {"ok": True}}},
+                },
+            }
+        )
+    )
+    code, out, err = invoke(
+        "run",
+        str(flow),
+        "--mock-config",
+        str(mocks),
+        "--test-case",
+        "RetryThenOk",
+        "--fast-forward",
+        "--json",
+        "--history",
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert json.loads(doc["output"]) == {"charged": True, "approval": {"ok": True}}
+    assert [e["type"] for e in doc["events"]].count("TaskFailed") == 2
+    code, _, err = invoke(
+        "run", str(flow), "--mock-config", str(mocks), "--test-case", "Nope", "--fast-forward"
+    )
+    assert code == 2 and "Invalid mock test case name 'Nope'" in err
