@@ -100,19 +100,24 @@ def worker_command(
             "--park-after", min=0.0, help="Park executions whose next timer is further away (seconds)."
         ),
     ] = 2.0,
+    config_file: Annotated[
+        Path | None,
+        typer.Option("--config", help="statelane.toml to use (default: found from the working directory)."),
+    ] = None,
 ) -> None:
     """Run queued, parked and orphaned standard executions from the store until stopped."""
-    from engine.api import build_handlers
+    from engine.config import ConfigError, load_config
     from engine.durable import DurableEngine, default_worker_id, run_workers
     from engine.handlers.lambda_local import LambdaSourceError
+    from engine.handlers.registry import PluginError, build_registry
     from engine.ids import IdSource
     from engine.store import open_store
     from engine.store.errors import StoreError
 
     try:
-        handlers = build_handlers(lambdas, ids=IdSource())
+        handlers = build_registry(load_config(config_file), lambdas=lambdas, ids=IdSource())
         store = open_store(db)
-    except (LambdaSourceError, StoreError) as exc:
+    except (LambdaSourceError, StoreError, ConfigError, PluginError) as exc:
         raise _fail_usage(str(exc)) from None
     base = default_worker_id()
 
