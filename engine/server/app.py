@@ -11,18 +11,19 @@ with one request becomes its error response: the server keeps serving.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Final
 
 from engine.server import actions
 from engine.server.context import ServiceContext
 from engine.server.errors import ApiError
 from engine.server.sigv4 import Credentials, SignedRequest, verify
+from engine.server.threads import DaemonPool
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -54,12 +55,12 @@ class StepFunctionsApp:
         self.ctx = ctx
         self.credentials = credentials
         self.max_body_bytes = max_body_bytes
-        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="statelane-api")
-        self._long_pool = ThreadPoolExecutor(max_workers=long_threads, thread_name_prefix="statelane-sync")
+        self._pool = DaemonPool(threads, "statelane-api")
+        self._long_pool = DaemonPool(long_threads, "statelane-sync")
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._long_pool.shutdown(wait=False, cancel_futures=True)
+        self._pool.close()
+        self._long_pool.close()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -72,6 +73,15 @@ class StepFunctionsApp:
             status, document = 200, await self._handle(scope, receive)
         except ApiError as exc:
             status, document = exc.status, exc.body()
+        except asyncio.CancelledError:  # the server is shutting down and gave up waiting for this call
+            with contextlib.suppress(Exception):
+                await _respond(
+                    send,
+                    503,
+                    {"__type": "ServiceUnavailable", "message": "statelane is stopping"},
+                    request_id,
+                )
+            return
         except Exception as exc:  # a bug of ours: answer it, log it, keep serving
             log.exception("request %s failed", request_id)
             status, document = 500, {"__type": "InternalFailure", "message": f"{type(exc).__name__}: {exc}"}
@@ -100,8 +110,7 @@ class StepFunctionsApp:
             raise actions.unknown_operation(action)
         payload = _parse_body(body)
         pool = self._long_pool if action in actions.LONG_RUNNING else self._pool
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(pool, actions.call, self.ctx, action, payload)
+        return await pool.run(actions.call, self.ctx, action, payload)
 
     async def _read_body(self, headers: dict[str, str], receive: Receive) -> bytes:
         declared = headers.get("content-length", "")

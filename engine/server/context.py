@@ -10,7 +10,6 @@ import base64
 import binascii
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +21,7 @@ from engine.handlers.base import HandlerRegistry
 from engine.ids import IdSource, Partition
 from engine.server.errors import ApiError
 from engine.server.meta import ServerMeta
+from engine.server.threads import DaemonPool
 from engine.store import Store
 
 #: A definition is JSON on AWS (never YAML); this name makes the loader insist on it.
@@ -38,9 +38,7 @@ class ServiceContext:
     ids: IdSource = field(default_factory=IdSource)
     lift_limits: bool = False
     #: Express executions started with StartExecution run here, in the background.
-    express_pool: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=16, thread_name_prefix="statelane-express")
-    )
+    express_pool: DaemonPool = field(default_factory=lambda: DaemonPool(16, "statelane-express"))
     #: CreateStateMachine's check-then-write and UpdateStateMachine are one step each.
     machines_lock: threading.Lock = field(default_factory=threading.Lock)
     engine: DurableEngine = field(init=False)
@@ -56,7 +54,7 @@ class ServiceContext:
         )
 
     def close(self) -> None:
-        self.express_pool.shutdown(wait=False, cancel_futures=True)
+        self.express_pool.close()
 
 
 def load_definition(text: str, *, express: bool = False) -> Document:
