@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -146,6 +147,43 @@ def test_sigterm_stops_as_cleanly_as_ctrl_c(tmp_path: Path) -> None:
         served.kill()
     assert code == 0, err
     assert "stopped" in err
+
+
+def test_a_long_express_run_does_not_hold_ctrl_c(tmp_path: Path) -> None:
+    served = Served(tmp_path, "memory://")
+    try:
+        sfn = boto3.client(
+            "stepfunctions",
+            endpoint_url=served.url,
+            region_name="us-east-1",
+            aws_access_key_id="cli",
+            aws_secret_access_key="cli",
+            config=Config(inject_host_prefix=False, retries={"total_max_attempts": 1}, read_timeout=120),
+        )
+        definition = {"StartAt": "Long", "States": {"Long": {"Type": "Wait", "Seconds": 120, "End": True}}}
+        arn = sfn.create_state_machine(
+            name="Long", type="EXPRESS", definition=json.dumps(definition), roleArn=ROLE
+        )["stateMachineArn"]
+        sfn.start_execution(stateMachineArn=arn)  # runs in the background
+        answers: list[str] = []
+
+        def sync_call() -> None:
+            try:
+                sfn.start_sync_execution(stateMachineArn=arn)
+            except Exception as exc:  # the server stops under it
+                answers.append(str(exc))
+
+        caller = threading.Thread(target=sync_call)
+        caller.start()
+        time.sleep(0.5)
+        began = time.monotonic()
+        code, err = served.interrupt()
+        caller.join(30)
+    finally:
+        served.kill()
+    assert code == 0, err
+    assert time.monotonic() - began < 15
+    assert answers and "ServiceUnavailable" in answers[0]
 
 
 def test_usage_errors_exit_2() -> None:
