@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.api import build_handlers
-from engine.server import ApiError, ServiceContext, call
+from engine.server import ApiError, ServiceContext, call, executions
 from engine.server.arns import check_name, execution_arn, parse_arn, state_machine_arn
 from engine.server.meta import ServerMeta, meta_path_for
 from engine.server.requests import parse
@@ -121,3 +121,15 @@ def test_the_api_file_sits_next_to_the_store() -> None:
     assert meta_path_for("sqlite:///rel/s.db") == "rel/s.api.db"
     assert meta_path_for("/plain/path.db") == "/plain/path.api.db"
     assert meta_path_for("memory://") == ":memory:"
+
+
+def test_an_async_express_run_uses_the_arn_it_was_answered_with(ctx: ServiceContext) -> None:
+    definition = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    call(
+        ctx,
+        "CreateStateMachine",
+        {"name": "Fast", "definition": definition, "roleArn": ROLE, "type": "EXPRESS"},
+    )
+    machine = ctx.store.get_state_machine("Fast")
+    ran = executions._run_express(ctx, machine, "e1", "{}", executions._PresetRunId("run-id-1"))
+    assert ran.execution_arn == "arn:aws:states:us-east-1:123456789012:express:Fast:e1:run-id-1"
