@@ -23,6 +23,7 @@ def _register() -> None:
     # Each module adds its commands to `app` on import.
     from cli import inspect as _inspect  # noqa: F401
     from cli import run as _run  # noqa: F401
+    from cli import serve as _serve  # noqa: F401
     from cli import validate as _validate  # noqa: F401
     from cli import worker as _worker  # noqa: F401
 
