@@ -16,7 +16,7 @@ so tests drive leases and timers deterministically.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from engine.store.errors import (
@@ -39,6 +39,19 @@ from engine.store.errors import (
     TaskDoesNotExist,
     TaskTimedOut,
     TaskTokenError,
+)
+from engine.store.queues import (
+    Published,
+    QueueAlreadyExists,
+    QueueCounts,
+    QueueDoesNotExist,
+    QueueMessage,
+    QueueRecord,
+    SubscriptionConflict,
+    SubscriptionRecord,
+    TopicAlreadyExists,
+    TopicDoesNotExist,
+    TopicRecord,
 )
 from engine.store.records import (
     UNSET,
@@ -66,6 +79,12 @@ __all__ = [
     "ExecutionRecord",
     "ExecutionStatus",
     "InvalidToken",
+    "Published",
+    "QueueAlreadyExists",
+    "QueueCounts",
+    "QueueDoesNotExist",
+    "QueueMessage",
+    "QueueRecord",
     "SchemaTooNew",
     "Started",
     "StateMachineAlreadyExists",
@@ -79,12 +98,17 @@ __all__ = [
     "StoreFull",
     "StoreNotFound",
     "StoreReadOnly",
+    "SubscriptionConflict",
+    "SubscriptionRecord",
     "TaskDoesNotExist",
     "TaskOutcome",
     "TaskTimedOut",
     "TaskTokenError",
     "TaskTokenRecord",
     "TaskTokenStatus",
+    "TopicAlreadyExists",
+    "TopicDoesNotExist",
+    "TopicRecord",
     "Unset",
 ]
 
@@ -294,4 +318,94 @@ class Store(Protocol):
 
     def heartbeat_task_token(self, token: str, *, now: float) -> TaskTokenRecord:
         """SendTaskHeartbeat: push the heartbeat deadline out by HeartbeatSeconds; errors as above."""
+        ...
+
+    # ---------------------------------------------------------- local SQS queues
+
+    def create_queue(self, name: str, attributes: Mapping[str, str], *, now: float) -> QueueRecord:
+        """CreateQueue: idempotent for the same attributes, QueueAlreadyExists for others."""
+        ...
+
+    def get_queue(self, name: str) -> QueueRecord:
+        """QueueDoesNotExist (naming the known queues) when there is none."""
+        ...
+
+    def list_queues(self, prefix: str = "") -> list[QueueRecord]:
+        """By name."""
+        ...
+
+    def set_queue_attributes(self, name: str, attributes: Mapping[str, str], *, now: float) -> QueueRecord:
+        """Merge `attributes` into the queue's (an empty string value removes one)."""
+        ...
+
+    def delete_queue(self, name: str) -> None:
+        """Forget the queue and its messages."""
+        ...
+
+    def send_queue_messages(self, messages: Sequence[QueueMessage], *, now: float) -> list[QueueMessage]:
+        """Append messages (to one queue or several) in one transaction, in order.
+
+        A FIFO queue gives each a sequence number; one whose deduplication id was seen in the
+        last five minutes is not stored and the earlier message (its id, its sequence number)
+        is returned in its place. Any missing queue raises QueueDoesNotExist and stores nothing.
+        """
+        ...
+
+    def receive_queue_messages(
+        self, name: str, *, max_messages: int, visibility_timeout: float, now: float
+    ) -> list[QueueMessage]:
+        """ReceiveMessage without waiting: up to `max_messages` visible messages, now in flight.
+
+        Drops expired messages and redrives to the dead-letter queue in the same transaction
+        (see `engine.store.queues.plan_receive`); each returned message has a new receipt.
+        """
+        ...
+
+    def delete_queue_message(self, name: str, receipt: str) -> bool:
+        """Delete by the receipt of the latest receive; False when that receipt is stale or unknown."""
+        ...
+
+    def change_queue_message_visibility(
+        self, name: str, receipt: str, *, visible_at: float, now: float
+    ) -> bool:
+        """Make an in-flight message visible at `visible_at`; False unless it is in flight with that receipt."""
+        ...
+
+    def purge_queue(self, name: str) -> int:
+        """Delete every message of the queue; how many there were."""
+        ...
+
+    def queue_counts(self, name: str, *, now: float) -> QueueCounts: ...
+
+    # ---------------------------------------------------------- local SNS topics
+
+    def create_topic(self, name: str, arn: str, attributes: Mapping[str, str], *, now: float) -> TopicRecord:
+        """CreateTopic: idempotent for the same attributes, TopicAlreadyExists for others."""
+        ...
+
+    def get_topic(self, ref: str) -> TopicRecord:
+        """By name or ARN (only the name part of an ARN counts); TopicDoesNotExist otherwise."""
+        ...
+
+    def list_topics(self) -> list[TopicRecord]: ...
+
+    def delete_topic(self, ref: str) -> None:
+        """Forget the topic and its subscriptions."""
+        ...
+
+    def subscribe(
+        self, topic: str, protocol: str, endpoint: str, attributes: Mapping[str, str], *, arn: str, now: float
+    ) -> SubscriptionRecord:
+        """Subscribe; the same protocol and endpoint again returns the existing subscription
+        (SubscriptionConflict if its attributes differ)."""
+        ...
+
+    def list_subscriptions(self, topic: str | None = None) -> list[SubscriptionRecord]:
+        """A topic's subscriptions (all of them with None), oldest first."""
+        ...
+
+    def unsubscribe(self, arn: str) -> bool: ...
+
+    def publish_to_fifo_topic(self, topic: str, dedup_id: str, message_id: str, *, now: float) -> Published:
+        """Sequence a FIFO topic's publish, or recognise a duplicate of the last five minutes."""
         ...

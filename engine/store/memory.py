@@ -24,6 +24,7 @@ from engine.store.errors import (
     StateMachineDoesNotExist,
     TaskTimedOut,
 )
+from engine.store.memory_queues import MemoryQueues
 from engine.store.records import (
     UNSET,
     ExecutionRecord,
@@ -40,7 +41,7 @@ from engine.store.records import (
 _RUNNING = ExecutionStatus.RUNNING
 
 
-class MemoryStore:
+class MemoryStore(MemoryQueues):
     url = "memory://"
 
     def __init__(self, *, ids: IdSource | None = None) -> None:
@@ -52,6 +53,7 @@ class MemoryStore:
         self._checkpoints: dict[str, str] = {}
         self._events: dict[str, list[str]] = {}
         self._tokens: dict[str, TaskTokenRecord] = {}
+        self._queue_tables()
 
     def close(self) -> None:
         return None

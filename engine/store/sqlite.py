@@ -55,6 +55,7 @@ from engine.store.records import (
     TaskTokenStatus,
     Unset,
 )
+from engine.store.sqlite_queues import SqliteQueues
 from engine.store.sqlite_schema import APPLICATION_ID, LATEST_VERSION, MIGRATIONS
 
 DEFAULT_BUSY_TIMEOUT: Final = 30.0
@@ -90,7 +91,7 @@ _CLAIMABLE: Final = """
 """
 
 
-class SqliteStore:
+class SqliteStore(SqliteQueues):
     """The store in one SQLite file. Thread-safe (one connection, one lock); open one per process."""
 
     def __init__(

@@ -98,9 +98,73 @@ _V1: Final = (
     "CREATE INDEX task_tokens_by_execution ON task_tokens (execution_id)",
 )
 
+# Local SQS queues and SNS topics. Messages keep their send order in `id`; a receive scans the
+# visible ones of one queue through `queue_messages_visible`, a delete finds its receipt directly.
+_V2: Final = (
+    """CREATE TABLE queues (
+        name TEXT PRIMARY KEY,
+        attributes TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        sequence INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE queue_messages (
+        id INTEGER PRIMARY KEY,
+        queue TEXT NOT NULL REFERENCES queues (name) ON DELETE CASCADE,
+        message_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        md5_body TEXT NOT NULL,
+        message_attributes TEXT NOT NULL,
+        md5_attributes TEXT,
+        group_id TEXT,
+        dedup_id TEXT,
+        sequence_number TEXT,
+        sent_at REAL NOT NULL,
+        visible_at REAL NOT NULL,
+        receive_count INTEGER NOT NULL DEFAULT 0,
+        first_receive_at REAL,
+        receipt TEXT
+    )""",
+    "CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_at, id)",
+    "CREATE INDEX queue_messages_receipts ON queue_messages (receipt) WHERE receipt IS NOT NULL",
+    """CREATE TABLE queue_dedup (
+        queue TEXT NOT NULL REFERENCES queues (name) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        sequence_number TEXT,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (queue, key)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE topics (
+        name TEXT PRIMARY KEY,
+        arn TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        sequence INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE topic_dedup (
+        topic TEXT NOT NULL REFERENCES topics (name) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        message_id TEXT NOT NULL,
+        sequence_number TEXT NOT NULL,
+        expires_at REAL NOT NULL,
+        PRIMARY KEY (topic, key)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE subscriptions (
+        arn TEXT PRIMARY KEY,
+        topic TEXT NOT NULL REFERENCES topics (name) ON DELETE CASCADE,
+        protocol TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        attributes TEXT NOT NULL,
+        created_at REAL NOT NULL
+    )""",
+    "CREATE INDEX subscriptions_by_topic ON subscriptions (topic, created_at)",
+)
+
 #: (version, description, statements), in order. Never edit a released step; add the next one.
 MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
     (1, "state machines, executions, history events, task tokens", _V1),
+    (2, "local SQS queues and SNS topics", _V2),
 )
 
 LATEST_VERSION: Final = MIGRATIONS[-1][0]

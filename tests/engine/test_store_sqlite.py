@@ -64,7 +64,9 @@ def test_a_new_store_is_created_migrated_and_in_wal_mode(store: SqliteStore, db:
     conn = raw(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA application_id").fetchone()[0] == sqlite_schema.APPLICATION_ID
-    assert [r[0] for r in conn.execute("SELECT version FROM schema_version")] == [1]
+    assert [r[0] for r in conn.execute("SELECT version FROM schema_version")] == [
+        m[0] for m in sqlite_schema.MIGRATIONS
+    ]
     assert store._conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     conn.close()
 
@@ -82,23 +84,22 @@ def test_migrations_run_in_order_once_and_newer_schemas_are_refused(
     db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     SqliteStore(db).close()
-    step = (2, "executions get a trace header", ("ALTER TABLE executions ADD COLUMN trace_header TEXT",))
+    nxt = sqlite_schema.LATEST_VERSION + 1
+    step = (nxt, "executions get a trace header", ("ALTER TABLE executions ADD COLUMN trace_header TEXT",))
     monkeypatch.setattr("engine.store.sqlite.MIGRATIONS", (*sqlite_schema.MIGRATIONS, step))
-    monkeypatch.setattr("engine.store.sqlite.LATEST_VERSION", 2)
+    monkeypatch.setattr("engine.store.sqlite.LATEST_VERSION", nxt)
     SqliteStore(db).close()
-    SqliteStore(db).close()  # already at 2: nothing to do
+    SqliteStore(db).close()  # already at the newest: nothing to do
     conn = raw(db)
     assert [
         r[:2] for r in conn.execute("SELECT version, description FROM schema_version ORDER BY version")
-    ] == [
-        (1, "state machines, executions, history events, task tokens"),
-        (2, "executions get a trace header"),
-    ]
+    ] == [(m[0], m[1]) for m in sqlite_schema.MIGRATIONS] + [(nxt, "executions get a trace header")]
     assert "trace_header" in [r[1] for r in conn.execute("PRAGMA table_info(executions)")]
     conn.close()
     monkeypatch.undo()
     with pytest.raises(
-        SchemaTooNew, match="store schema 2, written by a newer statelane; this one knows up to 1"
+        SchemaTooNew,
+        match=f"store schema {nxt}, written by a newer statelane; this one knows up to {nxt - 1}",
     ):
         SqliteStore(db)
 
