@@ -18,7 +18,6 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from email.utils import formatdate
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -26,6 +25,7 @@ from typing import Any
 from asl.errors import DATA_LIMIT_EXCEEDED, StatesError
 from asl.json_text import dumps
 from engine.handlers.base import TaskRequest
+from engine.handlers.sdk import http_date, sdk_metadata
 
 LambdaFunction = Callable[[Any, Any], Any]
 
@@ -287,7 +287,7 @@ def _envelope(
     log_result: str | None = None,
 ) -> dict[str, Any]:
     """The SDK response AWS's lambda:invoke integration returns; `body` is the raw response payload."""
-    date = formatdate(usegmt=True)
+    date = http_date()
     trace = f"Root=1-{int(time.time()):08x}-{request_id.replace('-', '')[:24]}"
     headers = {
         "Connection": "keep-alive",
@@ -309,11 +309,6 @@ def _envelope(
     if log_result is not None:
         out["LogResult"] = log_result
     out["Payload"] = payload
-    out["SdkHttpMetadata"] = {
-        "AllHttpHeaders": {k: [v] for k, v in headers.items()},
-        "HttpHeaders": headers,
-        "HttpStatusCode": status,
-    }
-    out["SdkResponseMetadata"] = {"RequestId": request_id}
+    out.update(sdk_metadata(headers, status, request_id))
     out["StatusCode"] = status
     return out
