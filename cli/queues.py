@@ -60,7 +60,6 @@ MessageAttributeOption = Annotated[
 ]
 
 
-
 def _fail(message: str) -> NoReturn:
     typer.echo(f"statelane: {message}", err=True)
     raise typer.Exit(EXIT_USAGE)
