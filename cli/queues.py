@@ -58,6 +58,11 @@ MessageAttributeOption = Annotated[
         help="A message attribute NAME=VALUE (String) or NAME:TYPE=VALUE, e.g. -a n:Number=5 (repeatable).",
     ),
 ]
+MessageAttributesJsonOption = Annotated[
+    str | None, typer.Option("--message-attributes", help="MessageAttributes as JSON.")
+]
+GroupOption = Annotated[str | None, typer.Option("--group", help="MessageGroupId (FIFO).")]
+DedupOption = Annotated[str | None, typer.Option("--dedup", help="MessageDeduplicationId (FIFO).")]
 
 
 def _fail(message: str) -> NoReturn:
@@ -221,11 +226,9 @@ def send(
     name: Annotated[str, typer.Argument(help="Queue name, URL or ARN.")],
     body: Annotated[str, typer.Argument(help="The message body; @FILE reads a file, - standard input.")],
     message_attribute: MessageAttributeOption = None,
-    message_attributes: Annotated[
-        str | None, typer.Option("--message-attributes", help="MessageAttributes as JSON.")
-    ] = None,
-    group: Annotated[str | None, typer.Option("--group", help="MessageGroupId (FIFO).")] = None,
-    dedup: Annotated[str | None, typer.Option("--dedup", help="MessageDeduplicationId (FIFO).")] = None,
+    message_attributes: MessageAttributesJsonOption = None,
+    group: GroupOption = None,
+    dedup: DedupOption = None,
     delay: Annotated[int | None, typer.Option("--delay", help="DelaySeconds (standard queues).")] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
@@ -427,11 +430,9 @@ def publish(
     message: Annotated[str, typer.Argument(help="The message; @FILE reads a file, - standard input.")],
     subject: Annotated[str | None, typer.Option("--subject", help="Subject (email-style).")] = None,
     message_attribute: MessageAttributeOption = None,
-    message_attributes: Annotated[
-        str | None, typer.Option("--message-attributes", help="MessageAttributes as JSON.")
-    ] = None,
-    group: Annotated[str | None, typer.Option("--group", help="MessageGroupId (FIFO).")] = None,
-    dedup: Annotated[str | None, typer.Option("--dedup", help="MessageDeduplicationId (FIFO).")] = None,
+    message_attributes: MessageAttributesJsonOption = None,
+    group: GroupOption = None,
+    dedup: DedupOption = None,
     lambdas: Annotated[
         list[str] | None,
         typer.Option(
