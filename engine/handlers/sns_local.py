@@ -131,15 +131,25 @@ def _optional(value: Any) -> str | None:
     return None if value is None else _text(value)
 
 
+class LocalHandlers(dict[str, TaskHandler]):
+    """`{"sqs": LocalSqsHandler, "sns": LocalSnsHandler}` as `build_registry(local=...)` takes them."""
+
+    def bind(self, registry: HandlerRegistry) -> None:
+        """Let topics deliver to Lambda subscribers through the finished registry."""
+        sns = self["sns"]
+        assert isinstance(sns, LocalSnsHandler)
+        sns.bind(registry)
+
+
 def local_handlers(
     store: Store | Callable[[], Store],
     *,
     ids: IdSource | None = None,
     partition: Partition | None = None,
-) -> dict[str, TaskHandler]:
-    """The local SQS and SNS handlers over one store (opened on first use when given as a factory),
-    as `build_registry(local=...)` takes them. Call `handlers["sns"].bind(registry)` afterwards so
-    topics can deliver to Lambda subscribers."""
+) -> LocalHandlers:
+    """The local SQS and SNS handlers over one store (opened on first use when given as a factory, so a
+    run that never touches a queue creates no store). Pass them to `build_registry(local=...)`, then
+    call `.bind(registry)` so topics can deliver to Lambda subscribers."""
     opened: list[Queues] = []
 
     def queues() -> Queues:
@@ -152,7 +162,7 @@ def local_handlers(
         return Topics(q.store, queues=q, ids=ids, partition=partition)
 
     request_ids = ids.uuid4 if ids is not None else None
-    return {
-        "sqs": LocalSqsHandler(queues, request_ids=request_ids),
-        "sns": LocalSnsHandler(topics, request_ids=request_ids),
-    }
+    return LocalHandlers(
+        sqs=LocalSqsHandler(queues, request_ids=request_ids),
+        sns=LocalSnsHandler(topics, request_ids=request_ids),
+    )

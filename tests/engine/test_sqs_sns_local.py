@@ -47,7 +47,7 @@ class Received:
 def registry(store: Store, functions: dict[str, Any] | None = None) -> HandlerRegistry:
     local = local_handlers(store)
     built = build_registry(lambdas=functions or {}, local=local, plugins=False)
-    local["sns"].bind(built)  # type: ignore[attr-defined]
+    local.bind(built)
     return built
 
 
