@@ -11,6 +11,7 @@ called through the registry's Lambda handler once `bind(registry)` has been call
 from __future__ import annotations
 
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -151,11 +152,13 @@ def local_handlers(
     run that never touches a queue creates no store). Pass them to `build_registry(local=...)`, then
     call `.bind(registry)` so topics can deliver to Lambda subscribers."""
     opened: list[Queues] = []
+    lock = threading.Lock()  # Map iterations may send concurrently: open the store once
 
     def queues() -> Queues:
-        if not opened:
-            opened.append(Queues(store() if callable(store) else store, ids=ids, partition=partition))
-        return opened[0]
+        with lock:
+            if not opened:
+                opened.append(Queues(store() if callable(store) else store, ids=ids, partition=partition))
+            return opened[0]
 
     def topics() -> Topics:
         q = queues()
