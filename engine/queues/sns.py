@@ -280,6 +280,11 @@ def _passes(sub: SubscriptionRecord, values: Mapping[str, Any], text: str) -> bo
     return filters.matches(policy, values)
 
 
+def _json(value: Any) -> str:
+    """Compact JSON as Jackson writes it (no spaces, non-ASCII kept)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def _structured(message: str) -> dict[str, Any]:
     try:
         document = json.loads(message)
@@ -357,13 +362,10 @@ class _Notification:
         lines = []
         for key, value in fields.items():
             if key == "MessageAttributes":
-                inner = ",\n".join(
-                    f"    {json.dumps(name)} : {json.dumps(attr, separators=(',', ':'))}"
-                    for name, attr in value.items()
-                )
+                inner = ",\n".join(f"    {_json(name)} : {_json(attr)}" for name, attr in value.items())
                 lines.append(f'  "MessageAttributes" : {{\n{inner}\n  }}')
             else:
-                lines.append(f"  {json.dumps(key)} : {json.dumps(value, ensure_ascii=False)}")
+                lines.append(f"  {_json(key)} : {json.dumps(value, ensure_ascii=False)}")
         return "{\n" + ",\n".join(lines) + "\n}"
 
     def lambda_event(self, subscription_arn: str, region: str) -> dict[str, Any]:
