@@ -106,7 +106,7 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
 
 
 def _message_attributes(values: list[str] | None, as_json: str | None) -> dict[str, Any] | None:
-    """`-a name=value` / `-a name:Number=5` / `--message-attributes JSON` as SendMessage's MessageAttributes."""
+    """`-a name=value`, `-a name:Number=5` and `--message-attributes JSON` as MessageAttributes."""
     out: dict[str, Any] = {}
     if as_json is not None:
         try:

@@ -83,7 +83,10 @@ def _check_condition(key: str, condition: Any) -> None:
 
 
 def attribute_values(attributes: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
-    """Message attributes as matchable values: strings, Decimals, lists (String.Array); Binary is not matchable."""
+    """Message attributes as matchable values: strings, Decimals, lists (String.Array).
+
+    Binary attributes are not matchable.
+    """
     out: dict[str, Any] = {}
     for name, attribute in attributes.items():
         data_type = attribute.get("DataType", "String")

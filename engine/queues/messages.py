@@ -23,7 +23,8 @@ from engine.queues.errors import ServiceError, invalid_value, sns_invalid_parame
 
 MAX_ATTRIBUTES: Final = 10
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
-#: Characters SQS accepts in a body: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.
+#: Characters SQS accepts in a body:
+#: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF.
 _INVALID_BODY_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 Attributes = dict[str, dict[str, str]]
@@ -36,7 +37,7 @@ def md5_hex(text: str) -> str:
 def fifo_dedup_id(
     body: str, dedup_id: str | None, content_based: bool, kind: str, refuse: Callable[[str], ServiceError]
 ) -> str:
-    """The deduplication id of a FIFO send/publish: the given one, else (ContentBasedDeduplication) the body's SHA-256."""
+    """A FIFO deduplication id: the given one, else (ContentBasedDeduplication) the body's SHA-256."""
     if dedup_id is not None:
         return dedup_id
     if not content_based:
@@ -90,7 +91,8 @@ def check_body(body: str, max_size: int, attributes: Mapping[str, Mapping[str, s
     if _INVALID_BODY_CHAR.search(body):
         raise invalid_value(
             "Invalid binary character in the message body. Only characters allowed by the XML 1.0 "
-            "specification are accepted: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"
+            "specification are accepted: #x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | "
+            "#x10000 to #x10FFFF"
         )
     if message_size(body, attributes) > max_size:
         raise invalid_value(

@@ -3,7 +3,8 @@
     topics = Topics(store, queues=Queues(store), invoke_function=call)
     topics.create("orders")
     topics.subscribe("orders", queue="billing", filter_policy={"kind": ["paid"]})
-    topics.publish("orders", "order 7 paid", attributes={"kind": {"DataType": "String", "StringValue": "paid"}})
+    paid = {"kind": {"DataType": "String", "StringValue": "paid"}}
+    topics.publish("orders", "order 7 paid", attributes=paid)
 
 A queue receives SNS's JSON notification envelope (Type, MessageId, TopicArn,
 Subject, Message, Timestamp, signature fields, MessageAttributes) unless the
@@ -100,7 +101,8 @@ class Topics:
                 raise sns_invalid_parameter(f"Attributes Reason: {key}: Invalid value [{value}]")
         if is_fifo and not _FIFO_NAME.match(name):
             raise sns_invalid_parameter(
-                "Fifo Topic names must end with .fifo and must be made up of only uppercase and lowercase ASCII "
+                "Fifo Topic names must end with .fifo and must be made up of only uppercase and lowercase "
+                "ASCII "
                 "letters, numbers, underscores, and hyphens, and must be between 1 and 256 characters long."
             )
         if not is_fifo and not _NAME.match(name):
@@ -153,7 +155,9 @@ class Topics:
             target = self.queues.get(queue)
             if target.fifo and not record.fifo:
                 raise sns_invalid_parameter(
-                    "Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics"
+                    # SNS really does say "Invalid parameter: " twice here.
+                    "Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard "
+                    "SNS topics"
                 )
             protocol, endpoint = "sqs", self.queues.arn(target.name)
         else:
@@ -213,7 +217,8 @@ class Topics:
                 return {"MessageId": message_id, "SequenceNumber": sequence}
         elif dedup_id is not None:
             raise sns_invalid_parameter(
-                "MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that is not "
+                "MessageDeduplicationId Reason: The request includes MessageDeduplicationId parameter that "
+                "is not "
                 "valid for this topic type"
             )
         notification = _Notification(

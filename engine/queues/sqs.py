@@ -242,7 +242,8 @@ class Queues:
         if record.fifo:
             if delay_seconds is not None:
                 raise invalid_value(
-                    f"Value {delay_seconds} for parameter DelaySeconds is invalid. Reason: The request include "
+                    f"Value {delay_seconds} for parameter DelaySeconds is invalid. "
+                    "Reason: The request include "
                     "parameter that is not valid for this queue type."
                 )
             if not group_id:
@@ -258,7 +259,8 @@ class Queues:
         delay = record.delay_seconds if delay_seconds is None else delay_seconds
         if not 0 <= delay <= 900:
             raise invalid_value(
-                f"Value {delay} for parameter DelaySeconds is invalid. Reason: DelaySeconds must be >= 0 and <= 900."
+                f"Value {delay} for parameter DelaySeconds is invalid. "
+                "Reason: DelaySeconds must be >= 0 and <= 900."
             )
         now = self._clock()
         return QueueMessage(
@@ -299,7 +301,8 @@ class Queues:
         record = self.get(queue)
         if not 1 <= max <= MAX_RECEIVE:
             raise invalid_value(
-                f"Value {max} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, "
+                f"Value {max} for parameter MaxNumberOfMessages is invalid. "
+                "Reason: Must be between 1 and 10, "
                 "if provided."
             )
         seconds = record.wait_seconds if wait is None else wait
@@ -311,7 +314,8 @@ class Queues:
         timeout = record.visibility_timeout if visibility_timeout is None else visibility_timeout
         if not 0 <= timeout <= 43_200:
             raise invalid_value(
-                f"Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be >= 0 and <= 43200, "
+                f"Value {timeout} for parameter VisibilityTimeout is invalid. "
+                "Reason: Must be >= 0 and <= 43200, "
                 "if provided."
             )
         deadline = time.monotonic() + seconds
@@ -335,14 +339,16 @@ class Queues:
         name = self._check_receipt(queue, receipt_handle)
         if not 0 <= timeout <= 43_200:
             raise invalid_value(
-                f"Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200."
+                f"Value {timeout} for parameter VisibilityTimeout is invalid. "
+                "Reason: Must be between 0 and 43200."
             )
         now = self._clock()
         if not self.store.change_queue_message_visibility(
             name, receipt_handle, visible_at=now + timeout, now=now
         ):
             raise invalid_value(
-                f"Value {receipt_handle} for parameter ReceiptHandle is invalid. Reason: Message does not exist "
+                f"Value {receipt_handle} for parameter ReceiptHandle is invalid. "
+                "Reason: Message does not exist "
                 "or is not available for visibility timeout change."
             )
 

@@ -87,7 +87,8 @@ class SubscriptionConflict(StoreError):
     def __init__(self, arn: str) -> None:
         self.arn = arn
         super().__init__(
-            f"Invalid parameter: Attributes Reason: Subscription already exists with different attributes ({arn})"
+            "Invalid parameter: Attributes Reason: Subscription already exists with different attributes "
+            f"({arn})"
         )
 
 
@@ -343,7 +344,7 @@ def received(message: QueueMessage, receipt: str, visibility_timeout: float, now
 
 
 def dead_lettered(message: QueueMessage, dead_letter: QueueRecord, now: float) -> QueueMessage:
-    """The message as it lands in the dead-letter queue: visible at once; a FIFO DLQ restarts its retention."""
+    """The message as it lands in the dead-letter queue: visible at once (a FIFO DLQ restarts retention)."""
     return replace(
         message,
         queue=dead_letter.name,

@@ -129,14 +129,16 @@ class SqliteQueues:
                 assert dead_letter is not None
                 moved = q.dead_lettered(m, dead_letter, now)
                 conn.execute(
-                    "UPDATE queue_messages SET queue = ?, visible_at = ?, sent_at = ?, receipt = NULL WHERE id = ?",
+                    "UPDATE queue_messages SET queue = ?, visible_at = ?, sent_at = ?, receipt = NULL "
+                    "WHERE id = ?",
                     (moved.queue, moved.visible_at, moved.sent_at, m.seq),
                 )
             out = []
             for m in plan.deliver:
                 updated = q.received(m, q.make_receipt(m, self._ids.uuid4()), visibility_timeout, now)
                 conn.execute(
-                    "UPDATE queue_messages SET receive_count = ?, first_receive_at = ?, visible_at = ?, receipt = ? "
+                    "UPDATE queue_messages SET receive_count = ?, first_receive_at = ?, visible_at = ?, "
+                    "receipt = ? "
                     "WHERE id = ?",
                     (
                         updated.receive_count,
@@ -219,7 +221,8 @@ class SqliteQueues:
         with self._write() as conn:
             name = _topic(conn, topic).name
             row = conn.execute(
-                f"SELECT {_SUBSCRIPTION_FIELDS} FROM subscriptions WHERE topic = ? AND protocol = ? AND endpoint = ?",
+                f"SELECT {_SUBSCRIPTION_FIELDS} FROM subscriptions "
+                "WHERE topic = ? AND protocol = ? AND endpoint = ?",
                 (name, protocol, endpoint),
             ).fetchone()
             if row is not None:
@@ -240,7 +243,8 @@ class SqliteQueues:
                 )
             else:
                 cursor = conn.execute(
-                    f"SELECT {_SUBSCRIPTION_FIELDS} FROM subscriptions WHERE topic = ? ORDER BY created_at, rowid",
+                    f"SELECT {_SUBSCRIPTION_FIELDS} FROM subscriptions WHERE topic = ? "
+                    "ORDER BY created_at, rowid",
                     (_topic(conn, topic).name,),
                 )
             return [_subscription_from_row(row) for row in cursor]
@@ -253,7 +257,8 @@ class SqliteQueues:
         with self._write() as conn:
             name = _topic(conn, topic).name
             seen = conn.execute(
-                "SELECT message_id, sequence_number FROM topic_dedup WHERE topic = ? AND key = ? AND expires_at > ?",
+                "SELECT message_id, sequence_number FROM topic_dedup "
+                "WHERE topic = ? AND key = ? AND expires_at > ?",
                 (name, dedup_id, now),
             ).fetchone()
             if seen is not None:
@@ -274,7 +279,8 @@ def _send(conn: sqlite3.Connection, queue: QueueRecord, message: QueueMessage, n
     key = q.dedup_key(queue, message)
     if key is not None:
         seen = conn.execute(
-            "SELECT message_id, sequence_number FROM queue_dedup WHERE queue = ? AND key = ? AND expires_at > ?",
+            "SELECT message_id, sequence_number FROM queue_dedup "
+            "WHERE queue = ? AND key = ? AND expires_at > ?",
             (queue.name, key, now),
         ).fetchone()
         if seen is not None:
@@ -286,7 +292,8 @@ def _send(conn: sqlite3.Connection, queue: QueueRecord, message: QueueMessage, n
         message = replace(message, sequence_number=q.sequence_number(int(counter)))
     row_id = conn.execute(
         "INSERT INTO queue_messages (queue, message_id, body, md5_body, message_attributes, md5_attributes,"
-        " group_id, dedup_id, sequence_number, sent_at, visible_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) RETURNING id",
+        " group_id, dedup_id, sequence_number, sent_at, visible_at) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+        "RETURNING id",
         (
             message.queue,
             message.message_id,
