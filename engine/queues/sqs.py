@@ -3,12 +3,12 @@
 `Queues(store)` is the Python API for workers and the engine of the `sqs:sendMessage`
 handler and the `statelane queues` commands:
 
-    queues = Queues(open_store())
-    queues.create("jobs", visibility_timeout=60, dead_letter="jobs-dlq", max_receives=3)
-    queues.send("jobs", '{"n": 1}')
-    for message in queues.receive("jobs", max=10, wait=20):
-        handle(message.body)
-        queues.delete("jobs", message.receipt_handle)
+    with Queues.open() as queues:             # the store `statelane run` uses here (or Queues(store))
+        queues.create("jobs", visibility_timeout=60, dead_letter="jobs-dlq", max_receives=3)
+        queues.send("jobs", '{"n": 1}')
+        for message in queues.receive("jobs", max=10, wait=20):
+            handle(message.body)
+            queues.delete("jobs", message.receipt_handle)
 
 A queue is named by its name, its URL or its ARN (account and region do not matter
 locally). Standard and FIFO queues; visibility timeout, receive counts, long polling
@@ -120,6 +120,28 @@ class Queues:
         self._ids = ids or IdSource()
         self.partition = partition or Partition()
         self._signal = _signal(store)
+        self._owns_store = False
+
+    @classmethod
+    def open(cls, url: str | None = None) -> Queues:
+        """The queues of the store at `url` (default: STATELANE_DB, else `.statelane/statelane.db`),
+        the ones `statelane run` in this directory sends to; close it (or use `with`) when done."""
+        from engine.store import open_store
+
+        queues = cls(open_store(url))
+        queues._owns_store = True
+        return queues
+
+    def close(self) -> None:
+        """Close the store if `open` opened it (a store passed in belongs to the caller)."""
+        if self._owns_store:
+            self.store.close()
+
+    def __enter__(self) -> Queues:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------ names
 

@@ -432,3 +432,16 @@ def test_messages_survive_reopening_the_store(tmp_path: Path) -> None:
     reopened = SqliteStore(path)
     assert bodies(Queues(reopened).receive("jobs")) == ["kept"]
     reopened.close()
+
+
+def test_open_uses_the_default_store_of_the_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("STATELANE_DB")
+    monkeypatch.chdir(tmp_path)
+    with Queues.open() as queues:
+        queues.create("jobs")
+        queues.send("jobs", "hi")
+    assert (tmp_path / ".statelane" / "statelane.db").exists()
+    with Queues.open(f"sqlite:///{tmp_path}/.statelane/statelane.db") as queues:
+        assert bodies(queues.receive("jobs")) == ["hi"]
