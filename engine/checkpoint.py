@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import json
 from collections import ChainMap
 from typing import Any
 
@@ -33,6 +34,8 @@ def snapshot(interp: Interpreter) -> dict[str, Any]:
         "next_frame": max((f.id for f in frames), default=0) + 1,
         "frames": [_frame_doc(f) for f in frames],
         "runnable": [_step_doc(s) for s in interp._runnable if s[0] != "task_done"],
+        # Checkpoints stay small: values already in the history (a state's input, a finished
+        # iteration's output) and values derived from them (a Map's items) are referred to, not copied.
         "timers": [[when, _step_doc(step)] for when, _, step in sorted(interp._timers)],
     }
 
@@ -48,7 +51,8 @@ def _frame_doc(f: Frame) -> dict[str, Any]:
         "index": f.index,
         "quiet": f.quiet,
         "state": f.state.name if f.state is not None else None,
-        "input": f.input,
+        "input_event": f.entered_id if _input_recorded(f) else None,
+        "input": None if _input_recorded(f) else f.input,
         "entered": [f.entered_id, f.entered_prev, f.entered_time],
         "retry": f.retry_counts,
         "retry_total": f.retry_total,
@@ -60,12 +64,20 @@ def _frame_doc(f: Frame) -> dict[str, Any]:
     }
 
 
+def _input_recorded(f: Frame) -> bool:
+    """The frame's current state input is in its StateEntered event."""
+    return not f.quiet and f.state is not None and f.entered_id > 0
+
+
 def _join_doc(j: Join) -> dict[str, Any]:
+    derived = j.kind == "map"  # items come again from the Map's input; outputs from the history
+    by_event = derived and not j.distributed
     return {
         "kind": j.kind,
-        "results": j.results,
+        "results": None if by_event else j.results,
+        "result_events": _runs(j.result_events) if by_event else None,
         "pending": j.pending,
-        "items": j.items,
+        "items": None if derived else j.items,
         "next_index": j.next_index,
         "concurrency": j.concurrency,
         "active": sorted(f.id for f in j.active),
@@ -74,14 +86,40 @@ def _join_doc(j: Join) -> dict[str, Any]:
         "tolerated_percentage": j.tolerated_percentage,
         "failed": [j.failed.error, j.failed.cause] if j.failed is not None else None,
         "distributed": j.distributed,
-        "effective_input": j.effective_input,
+        "effective_input": None if derived else j.effective_input,
         "batches": j.batches,
     }
 
 
+def _runs(refs: dict[int, int]) -> list[list[int]]:
+    """index -> event id, as runs [first index, first event, event step, length]: iterations that
+    run one after another finish a fixed number of events apart, so most maps need one run."""
+    runs: list[list[int]] = []
+    for index, event in sorted(refs.items()):
+        if runs:
+            first, start, step, length = runs[-1]
+            if index == first + length and (length == 1 or event == start + step * length):
+                if length == 1:
+                    runs[-1][2] = event - start
+                runs[-1][3] += 1
+                continue
+        runs.append([index, event, 0, 1])
+    return runs
+
+
+def _unruns(runs: list[list[int]]) -> dict[int, int]:
+    return {first + k: start + step * k for first, start, step, length in runs for k in range(length)}
+
+
 def _step_doc(step: Step) -> list[Any]:
     kind, frame, args = step
+    if kind == "enter" and frame is not None and frame.state is None and _is_map_item(frame):
+        return ["enter_item", frame.id, [frame.index]]  # its input is recomputed from the Map's items
     return [kind, frame.id if frame is not None else None, list(args)]
+
+
+def _is_map_item(frame: Frame) -> bool:
+    return frame.join is not None and frame.join.kind == "map" and not frame.join.batches
 
 
 def restore(interp: Interpreter, doc: dict[str, Any], events: list[dict[str, Any]]) -> Interpreter:
@@ -104,7 +142,7 @@ def restore(interp: Interpreter, doc: dict[str, Any], events: list[dict[str, Any
         f.id = fd["id"]
         f.index, f.quiet = fd["index"], fd["quiet"]
         f.state = scope.states[fd["state"]] if fd["state"] is not None else None
-        f.input = fd["input"]
+        f.input = fd["input"] if fd.get("input_event") is None else _recorded_input(events, fd["input_event"])
         f.entered_id, f.entered_prev, f.entered_time = fd["entered"]
         f.retry_counts, f.retry_total, f.attempt = list(fd["retry"]), fd["retry_total"], fd["attempt"]
         f.effective_input, f.waiting = fd["effective_input"], fd["waiting"]
@@ -117,7 +155,9 @@ def restore(interp: Interpreter, doc: dict[str, Any], events: list[dict[str, Any
         f.var_view = ChainMap(f.vars, *(parent.var_view.maps if parent is not None else []))
     for fd in docs:
         if fd["child_join"] is not None:
-            frames[fd["id"]].child_join = _join_from(fd["child_join"], frames[fd["id"]], frames)
+            owner = frames[fd["id"]]
+            owner.child_join = _join_from(fd["child_join"], owner, frames)
+            _derive(interp, owner, owner.child_join, fd["child_join"], events)
     for fd in docs:
         if fd["join"] is not None:
             owner = frames[fd["join"]]
@@ -129,10 +169,10 @@ def restore(interp: Interpreter, doc: dict[str, Any], events: list[dict[str, Any
     interp._frame_ids = itertools.count(doc["next_frame"])
     interp._runnable.clear()
     for step in doc["runnable"]:
-        interp._runnable.append(_step_from(step, frames))
+        interp._runnable.append(_step_from(step, frames, interp))
     interp._timers.clear()
     for when, step in doc["timers"]:
-        heapq.heappush(interp._timers, (when, next(interp._seq), _step_from(step, frames)))
+        heapq.heappush(interp._timers, (when, next(interp._seq), _step_from(step, frames, interp)))
     for f in sorted(frames.values(), key=lambda x: x.id):
         if f.waiting == "task":
             interp._runnable.append(("reinvoke", f, ()))
@@ -146,9 +186,9 @@ def _join_from(jd: dict[str, Any], owner: Frame, frames: dict[int, Frame]) -> Jo
     return Join(
         frame=owner,
         kind=jd["kind"],
-        results=list(jd["results"]),
+        results=list(jd["results"]) if jd["results"] is not None else [],
         pending=jd["pending"],
-        items=jd["items"],
+        items=jd["items"] if jd["items"] is not None else [],
         next_index=jd["next_index"],
         concurrency=jd["concurrency"],
         active={frames[i] for i in jd["active"] if i in frames},
@@ -162,12 +202,46 @@ def _join_from(jd: dict[str, Any], owner: Frame, frames: dict[int, Frame]) -> Jo
     )
 
 
-def _step_from(step: list[Any], frames: dict[int, Frame]) -> Step:
+def _step_from(step: list[Any], frames: dict[int, Frame], interp: Interpreter) -> Step:
     kind, frame_id, args = step
     frame = frames.get(frame_id) if frame_id is not None else None
     if frame_id is not None and frame is None:
         raise CheckpointError(f"a queued {kind!r} step names frame {frame_id}, which the checkpoint lacks")
+    if kind == "enter_item":
+        assert frame is not None and frame.join is not None
+        join = frame.join
+        owner = join.frame
+        assert owner.state is not None and owner.state.processor is not None
+        (index,) = args
+        data = interp._item_input(owner, owner.state, join, index, join.items[index])
+        return ("enter", frame, (owner.state.processor.start_at, data))
     return (kind, frame, tuple(args))
+
+
+def _recorded_input(events: list[dict[str, Any]], event_id: int) -> Any:
+    details = events[event_id - 1].get("stateEnteredEventDetails") or {}
+    return json.loads(details["input"])
+
+
+def _derive(
+    interp: Interpreter, owner: Frame, join: Join, jd: dict[str, Any], events: list[dict[str, Any]]
+) -> None:
+    """Recompute what a Map join's checkpoint referred to instead of copying."""
+    if join.kind != "map":
+        return
+    st = owner.state
+    assert st is not None
+    ctx = interp._context(owner, st) if st.uses_context or st.is_jsonata else None
+    bindings = interp._bindings(owner, {"input": owner.input, "context": ctx}) if st.is_jsonata else None
+    join.items, join.effective_input, _ = interp._map_items(owner, st, ctx, bindings)
+    if jd.get("result_events") is not None:
+        join.result_events = _unruns(jd["result_events"])
+        join.results = [None] * len(join.items)
+        for index, event_id in join.result_events.items():
+            details = events[event_id - 1].get("stateExitedEventDetails")
+            if details is None:
+                raise CheckpointError(f"event {event_id} does not record the output of iteration {index}")
+            join.results[index] = json.loads(details["output"])
 
 
 _DOCUMENT_FIELDS = ("input", "output", "parameters")

@@ -82,6 +82,9 @@ class Join:
     distributed: bool = False
     effective_input: Any = None
     batches: bool = False
+    #: Map iterations that finished: index -> the id of their last event, which records their output
+    #: (so a checkpoint refers to outputs in the history instead of copying them).
+    result_events: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(eq=False)
@@ -712,6 +715,8 @@ class Interpreter:
         owner = join.frame
         if join.kind == "map":
             inner_last = frame.last_event
+            if not frame.quiet:
+                join.result_events[frame.index] = inner_last
             succeeded_id = inner_last
             if not frame.quiet:
                 succeeded_id = self._emit(
@@ -1321,34 +1326,8 @@ class Interpreter:
 
     def _run_map(self, frame: Frame, st: State) -> None:
         ctx = self._context(frame, st) if st.uses_context or st.is_jsonata else None
-        bindings: ChainMap[str, Any] | None = None
-        if st.is_jsonata:
-            assert ctx is not None
-            bindings = self._bindings(frame, {"input": frame.input, "context": ctx})
-            if st.items_expr is not None:
-                items = st.items_expr.evaluate(bindings)
-                if not isinstance(items, list):
-                    expect_type(items, "array", _expr_text(st.raw.get("Items")), "Items")
-            else:
-                items = frame.input
-                if not isinstance(items, list):
-                    raise StatesError(
-                        errors.QUERY_EVALUATION_ERROR,
-                        f"Map state input must be an array but was: {_type_name(items)}",
-                        location="",
-                    )
-            eff_input = frame.input
-        else:
-            eff_input = self._input_path(frame, st, frame.input, ctx)
-            items_path = st.items_path
-            items = eff_input if items_path is None else self._path(items_path, eff_input, ctx, frame)
-            if not isinstance(items, list):
-                shown = "$" if items_path is None else items_path.text
-                raise StatesError(errors.RUNTIME, f'Reference path "{shown}" must point to array.')
-        batches = False
-        if st.item_batcher is not None:
-            items = self._batch(frame, st, items, eff_input, ctx)
-            batches = True
+        bindings = self._bindings(frame, {"input": frame.input, "context": ctx}) if st.is_jsonata else None
+        items, eff_input, batches = self._map_items(frame, st, ctx, bindings)
         concurrency = self._map_concurrency(frame, st, eff_input, ctx, bindings)
         self._emit(frame, "MapStateStarted", {"length": len(items)})
         # AWS resolves the tolerance settings only after MapStateStarted.
@@ -1377,6 +1356,38 @@ class Interpreter:
             self._join_succeeded(join)
             return
         self._map_spawn_more(join, after=None)
+
+    def _map_items(
+        self, frame: Frame, st: State, ctx: dict[str, Any] | None, bindings: ChainMap[str, Any] | None
+    ) -> tuple[list[Any], Any, bool]:
+        """(items, effective input, batched) of a Map state: a pure function of its input, so a
+        checkpoint need not carry them."""
+        if bindings is not None:
+            if st.items_expr is not None:
+                items = st.items_expr.evaluate(bindings)
+                if not isinstance(items, list):
+                    expect_type(items, "array", _expr_text(st.raw.get("Items")), "Items")
+            else:
+                items = frame.input
+                if not isinstance(items, list):
+                    raise StatesError(
+                        errors.QUERY_EVALUATION_ERROR,
+                        f"Map state input must be an array but was: {_type_name(items)}",
+                        location="",
+                    )
+            eff_input = frame.input
+        else:
+            eff_input = self._input_path(frame, st, frame.input, ctx)
+            items_path = st.items_path
+            items = eff_input if items_path is None else self._path(items_path, eff_input, ctx, frame)
+            if not isinstance(items, list):
+                shown = "$" if items_path is None else items_path.text
+                raise StatesError(errors.RUNTIME, f'Reference path "{shown}" must point to array.')
+        batches = False
+        if st.item_batcher is not None:
+            items = self._batch(frame, st, items, eff_input, ctx)
+            batches = True
+        return items, eff_input, batches
 
     def _map_concurrency(
         self,
