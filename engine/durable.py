@@ -300,6 +300,8 @@ def run_workers(
 
     def loop(index: int) -> None:
         engine = make_engine(index)
+        # A store that can block until work arrives (PostgreSQL: LISTEN/NOTIFY) wakes idle loops at once.
+        wait = getattr(engine.store, "wait_for_work", None) or stop.wait
         while not stop.is_set():
             with lock:
                 busy[0] += 1
@@ -318,7 +320,7 @@ def run_workers(
                     return
             wake = engine.store.next_wake_at()
             delay = poll_seconds if wake is None else min(poll_seconds, max(0.0, wake - engine.clock.now()))
-            stop.wait(delay)
+            wait(delay)
 
     threads = [
         threading.Thread(target=loop, args=(i,), name=f"statelane-worker-{i}", daemon=True)

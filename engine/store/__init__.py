@@ -5,7 +5,8 @@
     open_store("sqlite:////abs/path.db")  absolute (four slashes, as SQLAlchemy writes it)
     open_store("/abs/path.db")            a plain path works too
     open_store("memory://")               nothing written anywhere
-    open_store("postgresql://...")        not available yet (StoreError)
+    open_store("postgresql://u@host/db")  PostgreSQL, for a fleet (`pip install statelane[postgres]`);
+                                          `?schema=NAME` (default statelane), `?pool_max=N`, libpq options
 
 SQLite URLs take options as a query: `?busy_timeout=5` (seconds), `?mode=ro`,
 `?synchronous=FULL`.
@@ -53,9 +54,11 @@ def open_store(
     if scheme == "memory":
         return MemoryStore(ids=ids)
     if scheme in ("postgresql", "postgres"):
-        raise StoreError(
-            "PostgreSQL stores are not available yet; use sqlite:///path.db (the default) or memory://"
-        )
+        try:
+            from engine.store.postgres import PostgresStore
+        except ImportError as exc:
+            raise StoreError(str(exc)) from None
+        return PostgresStore(chosen, create=create and not read_only, read_only=read_only, ids=ids)
     if scheme != "sqlite":
         raise StoreError(
             f"unknown store URL {chosen!r}; expected sqlite:///path.db, memory:// or postgresql://..."
