@@ -790,7 +790,10 @@ class Interpreter:
         assert st.resource is not None
         kind = classify(st.resource)
         token = self.ids.uuid4() if kind.wait_for_task_token else None
-        ctx = self._context(frame, st, task_token=token)
+        # The context object is built only when something can read it.
+        ctx = (
+            self._context(frame, st, task_token=token) if st.uses_context or token or st.is_jsonata else None
+        )
         timeout: float | None = None
         heartbeat: float | None = None
         if st.is_jsonata:
@@ -846,7 +849,7 @@ class Interpreter:
         if frame.alive and frame.waiting == "task":
             self._dispatch(frame, st, self._context(frame, st, task_token=frame.task_token))
 
-    def _dispatch(self, frame: Frame, st: State, ctx: dict[str, Any]) -> None:
+    def _dispatch(self, frame: Frame, st: State, ctx: dict[str, Any] | None) -> None:
         assert st.resource is not None
         timeout = frame.task_timeout
         request = TaskRequest(
@@ -858,7 +861,7 @@ class Interpreter:
             region=self.partition.region,
             timeout_seconds=timeout,
             task_token=frame.task_token,
-            context=ctx,
+            context=ctx or {},
         )
         try:
             handler = self.handlers.resolve(st.resource)

@@ -8,6 +8,7 @@ report for that service.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -54,6 +55,7 @@ class ResourceKind:
     sync: bool
 
 
+@functools.lru_cache(maxsize=1024)
 def classify(resource: str) -> ResourceKind:
     """Split a resource ARN the way AWS's history does (`lambda` / `invoke`)."""
     if ":lambda:" in resource and ":function:" in resource and not resource.startswith("arn:aws:states:::"):
