@@ -65,6 +65,34 @@ _HEADER: Final = b"SQLite format 3\x00"
 _SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY = 3, 5, 6, 8
 _SQLITE_IOERR, _SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 10, 11, 13, 14, 26
 
+#: Store files this process has open, with how many connections: see `_connect`.
+_OPEN_FILES: dict[str, int] = {}
+_OPEN_FILES_LOCK = threading.Lock()
+
+
+def _key(path: Path) -> str:
+    return os.path.realpath(path)
+
+
+def _is_open(path: Path) -> bool:
+    with _OPEN_FILES_LOCK:
+        return _OPEN_FILES.get(_key(path), 0) > 0
+
+
+def _note_open(path: Path) -> None:
+    with _OPEN_FILES_LOCK:
+        _OPEN_FILES[_key(path)] = _OPEN_FILES.get(_key(path), 0) + 1
+
+
+def _forget_open(path: Path) -> None:
+    with _OPEN_FILES_LOCK:
+        left = _OPEN_FILES.get(_key(path), 0) - 1
+        if left > 0:
+            _OPEN_FILES[_key(path)] = left
+        else:
+            _OPEN_FILES.pop(_key(path), None)
+
+
 _EXECUTION_FIELDS: Final = (
     "arn, name, state_machine_arn, revision_id, status, input, start_date, output, error, cause, stop_date, "
     "redrive_count, redrive_date, wake_at, lease_owner, lease_expires_at, queued, last_event_id"
@@ -112,16 +140,22 @@ class SqliteStore(SqliteQueues):
         self._lock = threading.RLock()
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise StoreError(f"unknown synchronous mode {synchronous!r}; expected NORMAL or FULL")
+        self._closed = False
         self._conn = self._connect(create=create)
         try:
             self._prepare(synchronous.upper())
         except BaseException:
             self._conn.close()
+            _forget_open(self.path)
             raise
 
     def close(self) -> None:
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             self._conn.close()
+            _forget_open(self.path)
 
     # ------------------------------------------------------------------ opening
 
@@ -142,13 +176,17 @@ class SqliteStore(SqliteQueues):
                 raise StoreReadOnly(
                     f"cannot create the store {path}: the directory {path.parent} is read-only"
                 )
-        else:
+        elif not _is_open(path):
+            # Never while this process has the file open: closing any descriptor of a file drops
+            # every POSIX lock the process holds on it, SQLite's included.
             self._check_header(path)
         uri = f"file:{quote(str(path))}?mode={'ro' if self.read_only else 'rwc'}"
         with self._translating():
-            return sqlite3.connect(
+            conn = sqlite3.connect(
                 uri, uri=True, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
             )
+        _note_open(path)
+        return conn
 
     @staticmethod
     def _check_header(path: Path) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_store_fixtures import T0, event, events, start
+from test_store_fixtures import DEFINITION, T0, event, events, start
 
 from engine.store import (
     ExecutionStatus,
@@ -369,7 +369,7 @@ def test_open_store_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("postgresql://u@h/db", "PostgreSQL stores are not available yet"),
+        ("postgresql://u@nowhere.invalid/db", "cannot reach the PostgreSQL store"),
         ("mysql://x", "unknown store URL 'mysql://x'"),
         ("sqlite://", "names no file"),
         ("sqlite:///x.db?journal=off", "unknown option"),
@@ -383,3 +383,31 @@ def test_bad_store_urls(url: str, message: str, tmp_path: Path, monkeypatch: pyt
     with pytest.raises(StoreError, match=message):
         open_store(url)
     assert not (tmp_path / "x.db").exists()
+
+
+def test_a_second_store_on_the_same_file_keeps_seeing_other_processes_writes(tmp_path: Path) -> None:
+    """Opening a second store in one process must not drop the first one's SQLite locks
+    (closing any descriptor of a file releases every POSIX lock the process holds on it)."""
+    import subprocess
+    import sys
+
+    from engine.store import open_store
+
+    url = f"sqlite:///{tmp_path}/shared.db"
+    first = open_store(url)
+    first.put_state_machine("m", DEFINITION, now=T0)
+    first.list_state_machines()
+    second = open_store(url)
+    second.list_state_machines()
+    for i in range(3):
+        script = (
+            "from engine.store import open_store\n"
+            f"s = open_store({url!r})\n"
+            f"s.put_state_machine('elsewhere-{i}', {DEFINITION!r}, now={T0})\n"
+            "s.close()\n"
+        )
+        subprocess.run([sys.executable, "-c", script], check=True)
+        names = {m.name for m in first.list_state_machines()}
+        assert f"elsewhere-{i}" in names, f"write {i} from another process is invisible: {sorted(names)}"
+    second.close()
+    first.close()
