@@ -22,6 +22,7 @@ app = typer.Typer(
 def _register() -> None:
     # Each module adds its commands to `app` on import.
     from cli import inspect as _inspect  # noqa: F401
+    from cli import queues as _queues  # noqa: F401
     from cli import run as _run  # noqa: F401
     from cli import serve as _serve  # noqa: F401
     from cli import validate as _validate  # noqa: F401

@@ -183,12 +183,22 @@ def _execute(
     test_case: str | None = None,
     config_file: Path | None = None,
 ) -> Any:
-    from engine.api import compile_machine, parse_input, run
     from engine.config import load_config
     from engine.handlers.registry import build_registry
+    from engine.handlers.sns_local import local_handlers
     from engine.ids import IdSource
+    from engine.store import Store, open_store
+
+    stores: list[Store] = []
+
+    def shared_store() -> Store:
+        # One store per process (see SqliteStore._connect); an express run opens it only for a queue.
+        if not stores:
+            stores.append(open_store(db))
+        return stores[0]
 
     ids = IdSource()
+    local = local_handlers(shared_store, ids=ids)
     handlers = build_registry(
         load_config(config_file),
         lambdas=lambdas,
@@ -196,7 +206,46 @@ def _execute(
         test_case=test_case,
         state_machine_name=machine,
         ids=ids,
+        local=local,
     )
+    local.bind(handlers)
+    try:
+        return _execute_with(
+            text,
+            input_text,
+            name=name,
+            machine=machine,
+            express=express,
+            fast_forward=fast_forward,
+            lift_limits=lift_limits,
+            listener=listener,
+            handlers=handlers,
+            ids=ids,
+            store=shared_store,
+        )
+    finally:
+        for store in stores:
+            store.close()
+
+
+def _execute_with(
+    text: str,
+    input_text: str | None,
+    *,
+    name: str | None,
+    machine: str,
+    express: bool,
+    fast_forward: bool,
+    lift_limits: bool,
+    listener: Any,
+    handlers: Any,
+    ids: Any,
+    store: Any,
+) -> Any:
+    from engine.api import compile_machine, parse_input, run
+    from engine.clock import RealClock, VirtualClock
+    from engine.durable import DurableEngine
+
     if express:
         return run(
             text,
@@ -210,25 +259,17 @@ def _execute(
             listener=listener,
             ids=ids,
         )
-    from engine.clock import RealClock, VirtualClock
-    from engine.durable import DurableEngine
-    from engine.store import open_store
-
     compile_machine(text)  # an invalid definition is refused before the store is touched
     parse_input(input_text, lift_limits=lift_limits)
-    store = open_store(db)
-    try:
-        engine = DurableEngine(
-            store=store,
-            handlers=handlers,
-            clock=VirtualClock() if fast_forward else RealClock(),
-            ids=ids,
-            lift_limits=lift_limits,
-        )
-        record = engine.start(machine, text, input_text, name=name, queued=False)
-        return engine.run_in_foreground(record, listener=listener)
-    finally:
-        store.close()
+    engine = DurableEngine(
+        store=store(),
+        handlers=handlers,
+        clock=VirtualClock() if fast_forward else RealClock(),
+        ids=ids,
+        lift_limits=lift_limits,
+    )
+    record = engine.start(machine, text, input_text, name=name, queued=False)
+    return engine.run_in_foreground(record, listener=listener)
 
 
 def _append_log(path: Path, execution: Any) -> None:

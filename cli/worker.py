@@ -110,13 +110,17 @@ def worker_command(
     from engine.durable import DurableEngine, default_worker_id, run_workers
     from engine.handlers.lambda_local import LambdaSourceError
     from engine.handlers.registry import PluginError, build_registry
+    from engine.handlers.sns_local import local_handlers
     from engine.ids import IdSource
     from engine.store import open_store
     from engine.store.errors import StoreError
 
     try:
-        handlers = build_registry(load_config(config_file), lambdas=lambdas, ids=IdSource())
         store = open_store(db)
+        ids = IdSource()
+        local = local_handlers(store, ids=ids)
+        handlers = build_registry(load_config(config_file), lambdas=lambdas, ids=ids, local=local)
+        local.bind(handlers)
     except (LambdaSourceError, StoreError, ConfigError, PluginError) as exc:
         raise _fail_usage(str(exc)) from None
     base = default_worker_id()

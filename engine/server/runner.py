@@ -25,6 +25,7 @@ from engine.config import StatelaneConfig
 from engine.durable import DurableEngine, default_worker_id, run_workers
 from engine.handlers.base import HandlerRegistry
 from engine.handlers.registry import build_registry
+from engine.handlers.sns_local import local_handlers
 from engine.ids import IdSource, Partition
 from engine.server.app import DEFAULT_MAX_BODY, StepFunctionsApp
 from engine.server.context import ServiceContext
@@ -62,9 +63,17 @@ class StatelaneServer:
         self.store = store if store is not None else open_store(options.db)
         try:
             self.ids = IdSource()
-            self.handlers = options.handlers or build_registry(
-                options.config, lambdas=list(options.lambdas) if options.lambdas else None, ids=self.ids
-            )
+            if options.handlers is not None:
+                self.handlers = options.handlers
+            else:
+                local = local_handlers(self.store, ids=self.ids)
+                self.handlers = build_registry(
+                    options.config,
+                    lambdas=list(options.lambdas) if options.lambdas else None,
+                    ids=self.ids,
+                    local=local,
+                )
+                local.bind(self.handlers)
             self.meta = ServerMeta(meta_path_for(self.store.url))
         except BaseException:
             if self._owns_store:

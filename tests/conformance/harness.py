@@ -62,6 +62,30 @@ def skip_reason(case: Any) -> str | None:
     return None
 
 
+def _handlers(case: Any, r: ModuleType) -> Any:
+    """Local Lambda functions, plus the case's queues and topics in a memory store, created as the
+    runner creates them through `statelane queues/topics create`."""
+    from engine.handlers.registry import build_registry
+    from engine.handlers.sns_local import local_handlers
+    from engine.queues import Queues, Topics
+    from engine.store import open_store
+
+    store = open_store("memory://")
+    queues = Queues(store)
+    topics = Topics(store, queues=queues)
+    renames = r.fifo_renames(case)
+    skipped = r.SETUP_OVERRIDES.get(case.name, {}).get("skip_topics", ())
+    for url, entry in case.meta.get("queues", {}).items():
+        queues.create(renames.get(url, url).rstrip("/").rsplit("/", 1)[-1], r.resource_attrs(entry))
+    for arn, entry in case.meta.get("topics", {}).items():
+        if arn not in skipped:
+            topics.create(renames.get(arn, arn).rsplit(":", 1)[-1], r.resource_attrs(entry))
+    local = local_handlers(store)
+    registry = build_registry(lambdas=str(CONFORMANCE / "lambdas.py"), local=local, plugins=False)
+    local.bind(registry)
+    return registry
+
+
 def run_case(case: Any) -> list[str]:
     """Reasons the case fails (result first, then history), [] when it passes."""
     from engine.api import InvalidDefinition, run
@@ -71,13 +95,17 @@ def run_case(case: Any) -> list[str]:
     if case.meta.get("input_time_relative"):
         input_text = r.build_time_relative_input(case, input_text)
     definition_text = Path(case.definition_path).read_text()
+    renames = r.fifo_renames(case)
+    if renames:
+        definition_text = r.apply_renames(definition_text, renames)
+        input_text = r.apply_renames(input_text, renames)
     try:
         execution = run(
             definition_text,
             input_text,
             state_machine_name="conformance",
             express=case.express,
-            lambdas=str(CONFORMANCE / "lambdas.py"),
+            handlers=_handlers(case, r),
             fast_forward=True,
         )
     except InvalidDefinition as exc:
