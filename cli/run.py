@@ -11,6 +11,16 @@ from typing import Annotated, Any
 import typer
 
 from cli.app import app
+from cli.options import (
+    ConfigOption,
+    DefinitionArg,
+    InputFileOption,
+    InputOption,
+    LambdasOption,
+    LiftLimitsOption,
+    NameOption,
+    StateMachineNameOption,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -35,31 +45,17 @@ def _read_input(input_json: str | None, input_file: Path | None) -> str | None:
 
 @app.command("run")
 def run_command(
-    definition: Annotated[Path, typer.Argument(help="State machine definition (JSON or YAML).")],
-    input_json: Annotated[
-        str | None, typer.Option("--input", "-i", help="Execution input as JSON text, or @FILE.")
-    ] = None,
-    input_file: Annotated[
-        Path | None, typer.Option("--input-file", help="File holding the execution input.")
-    ] = None,
+    definition: DefinitionArg,
+    input_json: InputOption = None,
+    input_file: InputFileOption = None,
     express: Annotated[bool, typer.Option("--express", help="Run as an Express workflow.")] = False,
-    name: Annotated[str | None, typer.Option("--name", help="Execution name (default: a UUID).")] = None,
-    state_machine_name: Annotated[
-        str | None,
-        typer.Option("--state-machine-name", help="State machine name (default: the file's stem)."),
-    ] = None,
-    lambdas: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--lambdas", help="Python file or module whose functions stand in for Lambda functions."
-        ),
-    ] = None,
+    name: NameOption = None,
+    state_machine_name: StateMachineNameOption = None,
+    lambdas: LambdasOption = None,
     fast_forward: Annotated[
         bool, typer.Option("--fast-forward", help="Waits and retry back-off take no real time.")
     ] = False,
-    lift_limits: Annotated[
-        bool, typer.Option("--lift-limits", help="Lift AWS's payload and history quotas (say so explicitly).")
-    ] = False,
+    lift_limits: LiftLimitsOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print DescribeExecution's JSON shape.")] = False,
     history: Annotated[bool, typer.Option("--history", help="With --json: add the history events.")] = False,
     mock_config: Annotated[
@@ -71,10 +67,7 @@ def run_command(
     test_case: Annotated[
         str | None, typer.Option("--test-case", help="The mock configuration's test case to run.")
     ] = None,
-    config_file: Annotated[
-        Path | None,
-        typer.Option("--config", help="statelane.toml to use (default: found from the working directory)."),
-    ] = None,
+    config_file: ConfigOption = None,
     log: Annotated[
         Path | None,
         typer.Option("--log", help="Express: append the execution's history events to FILE as JSON lines."),

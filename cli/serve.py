@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from cli.app import app
+from cli.options import ConfigOption, DbOption, LambdasOption
 from cli.run import _fail_usage
 
 
@@ -18,20 +18,9 @@ def serve_command(
         str, typer.Option("--host", help="Address to listen on (loopback unless told).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="Port to listen on.")] = 8083,
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="Store URL (default .statelane/statelane.db, or STATELANE_DB)."),
-    ] = None,
-    lambdas: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--lambdas", help="Python file or module whose functions stand in for Lambda functions."
-        ),
-    ] = None,
-    config_file: Annotated[
-        Path | None,
-        typer.Option("--config", help="statelane.toml to read (default: found from the working directory)."),
-    ] = None,
+    db: DbOption = None,
+    lambdas: LambdasOption = None,
+    config_file: ConfigOption = None,
     concurrency: Annotated[
         int, typer.Option("--concurrency", "-c", min=0, help="Worker loops running standard executions.")
     ] = 4,

@@ -5,38 +5,32 @@ from __future__ import annotations
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from cli.app import app
+from cli.options import (
+    ConfigOption,
+    DbOption,
+    DefinitionArg,
+    InputFileOption,
+    InputOption,
+    LambdasOption,
+    LiftLimitsOption,
+    NameOption,
+    StateMachineNameOption,
+)
 from cli.run import EXIT_FAILED, _fail_usage, _read_input
-
-DbOption = Annotated[
-    str | None,
-    typer.Option("--db", help="Store URL (default .statelane/statelane.db, or STATELANE_DB)."),
-]
-LambdasOption = Annotated[
-    list[str] | None,
-    typer.Option("--lambdas", help="Python file or module whose functions stand in for Lambda functions."),
-]
 
 
 @app.command("start")
 def start_command(
-    definition: Annotated[Path, typer.Argument(help="State machine definition (JSON or YAML).")],
-    input_json: Annotated[
-        str | None, typer.Option("--input", "-i", help="Execution input as JSON text, or @FILE.")
-    ] = None,
-    input_file: Annotated[
-        Path | None, typer.Option("--input-file", help="File holding the execution input.")
-    ] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Execution name (default: a UUID).")] = None,
-    state_machine_name: Annotated[
-        str | None,
-        typer.Option("--state-machine-name", help="State machine name (default: the file's stem)."),
-    ] = None,
+    definition: DefinitionArg,
+    input_json: InputOption = None,
+    input_file: InputFileOption = None,
+    name: NameOption = None,
+    state_machine_name: StateMachineNameOption = None,
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print StartExecution's response shape.")] = False,
 ) -> None:
@@ -91,19 +85,14 @@ def worker_command(
     ] = False,
     db: DbOption = None,
     lease_seconds: Annotated[float, typer.Option("--lease-seconds", min=1.0, help="Lease period.")] = 30.0,
-    lift_limits: Annotated[
-        bool, typer.Option("--lift-limits", help="Lift AWS's payload and history quotas.")
-    ] = False,
+    lift_limits: LiftLimitsOption = False,
     park_after: Annotated[
         float,
         typer.Option(
             "--park-after", min=0.0, help="Park executions whose next timer is further away (seconds)."
         ),
     ] = 2.0,
-    config_file: Annotated[
-        Path | None,
-        typer.Option("--config", help="statelane.toml to use (default: found from the working directory)."),
-    ] = None,
+    config_file: ConfigOption = None,
 ) -> None:
     """Run queued, parked and orphaned standard executions from the store until stopped."""
     from engine.config import ConfigError, load_config

@@ -1532,34 +1532,39 @@ class Interpreter:
     def _int_from_path(
         self, frame: Frame, path: ReferencePath, data: Any, ctx: Mapping[str, Any] | None, field_name: str
     ) -> int:
-        value = self._path(path, data, ctx, frame)
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise StatesError(
-                errors.RUNTIME,
-                f'The {field_name} field refers to value "{_plain(value)}" which is not a valid integer: {path.text}',
-            )
-        return value
+        return int(self._number_from_path(frame, path, data, ctx, field_name, integer=True))
 
     def _float_from_path(
         self, frame: Frame, path: ReferencePath, data: Any, ctx: Mapping[str, Any] | None, field_name: str
     ) -> float:
+        return float(self._number_from_path(frame, path, data, ctx, field_name, integer=False))
+
+    def _number_from_path(
+        self,
+        frame: Frame,
+        path: ReferencePath,
+        data: Any,
+        ctx: Mapping[str, Any] | None,
+        field_name: str,
+        *,
+        integer: bool,
+    ) -> int | float:
+        """A number a `*Path` field points at; numeric strings count, as Java's parsers take them."""
         value = self._path(path, data, ctx, frame)
+        parse = int if integer else float
         if isinstance(value, str):
             try:
-                return float(value.strip())
+                return parse(value.strip())
             except ValueError:
                 pass
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        expected = (int,) if integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, expected):
+            kind = "integer" if integer else "float"
             raise StatesError(
                 errors.RUNTIME,
-                f'The {field_name} field refers to value "{_plain(value)}" which is not a valid float: {path.text}',
+                f'The {field_name} field refers to value "{_plain(value)}" which is not a valid {kind}: {path.text}',
             )
-        return float(value)
+        return value
 
 
 class _JsonataEnv:
