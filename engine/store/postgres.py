@@ -20,6 +20,7 @@ libpq parameter (`sslmode`, `connect_timeout`, `application_name`...).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -28,7 +29,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 try:
     import psycopg
@@ -146,9 +147,14 @@ def parse_url(url: str) -> PostgresTarget:
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("postgresql", "postgres"):
         raise StoreError(f"not a PostgreSQL URL: {url!r}")
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    ours = {key: value for key, value in query if key in _OUR_OPTIONS}
-    rest = [(key, value) for key, value in query if key not in _OUR_OPTIONS]
+    # libpq's parameters pass through byte for byte (libpq percent-decodes them itself; '+' is not a space).
+    pieces = [piece for piece in parts.query.split("&") if piece]
+    ours = {
+        unquote(key): unquote(value)
+        for key, _, value in (piece.partition("=") for piece in pieces)
+        if unquote(key) in _OUR_OPTIONS
+    }
+    rest = [piece for piece in pieces if unquote(piece.partition("=")[0]) not in _OUR_OPTIONS]
     schema = ours.get("schema", DEFAULT_SCHEMA)
     if not _SCHEMA_NAME.fullmatch(schema):
         raise StoreError(
@@ -161,7 +167,7 @@ def parse_url(url: str) -> PostgresTarget:
         raise StoreError(f"pool_min and pool_max in the store URL {url!r} must be whole numbers") from None
     if not 0 <= pool_min <= pool_max or pool_max < 1:
         raise StoreError(f"the store URL {url!r} needs 0 <= pool_min <= pool_max and pool_max >= 1")
-    conninfo = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(rest)))
+    conninfo = urlunsplit(parts._replace(scheme="postgresql", query="&".join(rest)))
     netloc = parts.netloc
     if parts.password is not None:
         userinfo, _, hostport = netloc.rpartition("@")
@@ -238,6 +244,24 @@ class PostgresStore(PostgresQueues):
         with (
             _translating(self._target),
             self._pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cur,
+        ):
+            yield cur
+
+    @contextlib.contextmanager
+    def _pipelined(self) -> Iterator[psycopg.Cursor[Any]]:
+        """A `_write` whose statements go out without waiting for each other's results (libpq pipeline mode).
+
+        BEGIN travels with the first query, and the writes after the last read travel with
+        COMMIT: a transition costs two round trips instead of five. Only for bodies that
+        read results with fetch*() (which waits for them), never `rowcount` of a write.
+        Errors arrive at the next wait, at the latest at COMMIT, and roll everything back.
+        """
+        with (
+            _translating(self._target),
+            self._pool.connection() as conn,
+            conn.pipeline(),
             conn.transaction(),
             conn.cursor() as cur,
         ):
@@ -422,7 +446,7 @@ class PostgresStore(PostgresQueues):
         wake_at: float | Unset | None = UNSET,
         lease_owner: str | None = None,
     ) -> ExecutionRecord:
-        with self._write() as cur:
+        with self._pipelined() as cur:
             execution_id, current = self._execution(cur, execution_arn, lock=True)
             rules.require_running(current)
             rules.check_lease(current, lease_owner)
@@ -452,13 +476,8 @@ class PostgresStore(PostgresQueues):
         self, cur: psycopg.Cursor[Any], execution_id: int, columns: dict[str, Any]
     ) -> None:
         """The last step of a transition, after the events are inserted (a fault-injection point in tests)."""
-        assignments = sql.SQL(", ").join(
-            sql.SQL("{} = %s").format(sql.Identifier(column)) for column in columns
-        )
         values = [v.value if isinstance(v, ExecutionStatus) else v for v in columns.values()]
-        cur.execute(
-            sql.SQL("UPDATE executions SET {} WHERE id = %s").format(assignments), (*values, execution_id)
-        )
+        cur.execute(_update_statement(tuple(columns)), (*values, execution_id))
 
     def redrive_execution(
         self, execution_arn: str, events: Sequence[rules.EventLike], checkpoint: Any, *, now: float
@@ -506,7 +525,7 @@ class PostgresStore(PostgresQueues):
         if limit <= 0:
             return []
         expires = now + lease_seconds
-        with self._write() as cur:
+        with self._pipelined() as cur:
             rows = cur.execute(
                 _CLAIM, {"limit": limit, "now": now, "worker": worker_id, "expires": expires}
             ).fetchall()
@@ -540,7 +559,7 @@ class PostgresStore(PostgresQueues):
         if not execution_arns:
             return []
         expires = now + lease_seconds
-        with self._write() as cur:
+        with self._pipelined() as cur:
             held = {
                 row[0]
                 for row in cur.execute(
@@ -553,7 +572,7 @@ class PostgresStore(PostgresQueues):
         return [arn for arn in execution_arns if arn in held]
 
     def release(self, worker_id: str, execution_arn: str, wake_at: float | None = None) -> None:
-        with self._write() as cur:
+        with self._pipelined() as cur:
             execution_id, e = self._execution(cur, execution_arn, lock=True)
             if e.status is not ExecutionStatus.RUNNING:
                 return
@@ -836,14 +855,22 @@ def _marks(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
+@functools.lru_cache(maxsize=64)
+def _update_statement(columns: tuple[str, ...]) -> str:
+    """`UPDATE executions SET a = %s, ...` for the columns a transition changes (names from `rules`, not input)."""
+    return f"UPDATE executions SET {', '.join(f'{c} = %s' for c in columns)} WHERE id = %s"
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_events_statement(count: int) -> str:
+    """One INSERT for `count` events: a few shapes recur, so each is prepared once per connection."""
+    rows = ", ".join(["(%s, %s, %s, %s, %s, %s)"] * count)
+    return f"INSERT INTO events (execution_id, id, previous_event_id, timestamp, type, body) VALUES {rows}"
+
+
 def _insert_events(cur: psycopg.Cursor[Any], execution_id: int, rows: Sequence[rules.EventRow]) -> None:
-    if not rows:
-        return
-    cur.execute(
-        "INSERT INTO events (execution_id, id, previous_event_id, timestamp, type, body)"
-        " SELECT %s, * FROM unnest(%s::integer[], %s::integer[], %s::double precision[], %s::text[], %s::text[])",
-        (execution_id, *(list(column) for column in zip(*rows, strict=True))),
-    )
+    if rows:
+        cur.execute(_insert_events_statement(len(rows)), [v for row in rows for v in (execution_id, *row)])
 
 
 def _token(cur: psycopg.Cursor[Any], token: str, *, lock: bool = False) -> TaskTokenRecord | None:

@@ -73,10 +73,22 @@ def test_url_options_are_split_from_libpq_and_the_password_is_never_shown() -> N
     assert target.conninfo == "postgresql://u:secret@db.example:6543/app?sslmode=require"
     assert "secret" not in target.display and target.display.startswith("postgresql://u@db.example:6543/app?")
     assert parse_url("postgres://h/d").schema == "statelane"
+    spaced = parse_url("postgresql://h/d?options=-c%20synchronous_commit%3Doff&schema=s&application_name=a+b")
+    assert spaced.conninfo == "postgresql://h/d?options=-c%20synchronous_commit%3Doff&application_name=a+b"
     assert target.channel == "statelane:fleet"
     for bad in ("postgresql://h/d?schema=a-b", "postgresql://h/d?pool_max=x", "postgresql://h/d?pool_max=0"):
         with pytest.raises(StoreError):
             parse_url(bad)
+
+
+def test_libpq_options_reach_the_server(url: str) -> None:
+    store = PostgresStore(url + "&options=-c%20synchronous_commit%3Doff&application_name=statelane-test")
+    try:
+        with store._read() as cur:
+            assert cur.execute("SHOW synchronous_commit").fetchone() == ("off",)
+            assert cur.execute("SHOW application_name").fetchone() == ("statelane-test",)
+    finally:
+        store.close()
 
 
 def test_an_unreachable_server_is_a_store_error_naming_it() -> None:
