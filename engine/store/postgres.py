@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import select
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -89,6 +90,7 @@ LEASE_LOG_ENV: Final = "STATELANE_LEASE_LOG"
 DEFAULT_SCHEMA: Final = "statelane"
 DEFAULT_POOL_MAX: Final = 8
 DEFAULT_CONNECT_TIMEOUT: Final = 10
+_REVISION_CACHE: Final = 256
 
 _OUR_OPTIONS: Final = ("schema", "pool_min", "pool_max")
 _SCHEMA_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -195,6 +197,7 @@ class PostgresStore(PostgresQueues):
         self._lease_log = bool(os.environ.get(LEASE_LOG_ENV))
         self._wake = _Listener(target)
         self._local = threading.local()
+        self._revisions: dict[tuple[str, str], StateMachineRecord] = {}
         with _translating(target), _connect(target) as conn:
             version = _identify(conn, target)
             if version == 0 and (read_only or not create):
@@ -215,6 +218,7 @@ class PostgresStore(PostgresQueues):
             max_size=target.pool_max,
             kwargs={"autocommit": True, **_connect_defaults(target)},
             configure=self._configure,
+            check=_check_idle_connection,
             open=False,
             name=f"statelane:{target.schema}",
         )
@@ -348,6 +352,11 @@ class PostgresStore(PostgresQueues):
         return found
 
     def get_revision(self, state_machine_arn: str, revision_id: str) -> StateMachineRecord:
+        # A revision never changes once written: every claim of a fleet's worker reads one, so keep them.
+        key = (state_machine_arn, revision_id)
+        cached = self._revisions.get(key)
+        if cached is not None:
+            return cached
         with self._read() as cur:
             found = _machine(
                 cur.execute(
@@ -358,6 +367,9 @@ class PostgresStore(PostgresQueues):
             )
         if found is None:
             raise StateMachineDoesNotExist(state_machine_arn)
+        if len(self._revisions) >= _REVISION_CACHE:
+            self._revisions.clear()
+        self._revisions[key] = found
         return found
 
     def list_state_machines(self) -> list[StateMachineRecord]:
@@ -756,6 +768,18 @@ class PostgresStore(PostgresQueues):
 
 
 # ---------------------------------------------------------------- connections and schema
+
+
+def _check_idle_connection(conn: psycopg.Connection[Any]) -> None:
+    """On checkout: is this pooled connection still alive? (After a server restart none are.)
+
+    An idle connection has nothing to read unless the server closed it, so a zero-timeout
+    poll costs microseconds; only then is the server asked, and a dead connection raises,
+    which makes the pool open a fresh one instead of failing the caller's transaction.
+    """
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        conn.execute("SELECT 1")
 
 
 def _connect_defaults(target: PostgresTarget) -> dict[str, Any]:

@@ -433,3 +433,33 @@ def test_an_answer_racing_the_token_being_recorded_is_invalid_or_accepted(
         thread.join(30)
         answerer.close()
     assert unexpected == []
+
+
+def test_connections_the_server_dropped_are_replaced_not_failed(url: str) -> None:
+    """After a server restart (here: its backends terminated) the next calls and the NOTIFY listener just work."""
+    store = PostgresStore(url + "&application_name=statelane-victim")
+    waker = PostgresStore(url)
+    try:
+        start(store, "before")
+        store.wait_for_work(0.5)  # the listener is up
+        with raw(url) as conn:
+            killed = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE application_name = 'statelane-victim'"
+            ).fetchone()
+        assert killed is not None and killed[0] >= 2  # a pooled connection and the listener's
+        time.sleep(0.2)
+        assert store.get_execution("before").name == "before"
+        start(store, "after")
+        store.claim("w", lease_seconds=5, limit=2, now=T0)
+        deadline = time.monotonic() + 10
+        while not store.wait_for_work(0.2):  # the listener reconnects (that alone wakes waiters once)
+            assert time.monotonic() < deadline
+        store.claim("w", lease_seconds=5, limit=2, now=T0)
+        timer = threading.Timer(0.1, lambda: start(waker, "notified"))
+        timer.start()
+        assert store.wait_for_work(5.0) is True
+        timer.join()
+    finally:
+        waker.close()
+        store.close()
