@@ -37,7 +37,8 @@ def unavailable() -> str | None:
         with psycopg.connect(server_url(), connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        return f"no PostgreSQL server at {server_url()} ({str(exc).strip()[:200]}); start one with `{START_HINT}`"
+        detail = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        return f"no PostgreSQL server at {server_url()} ({detail}); start one with `{START_HINT}`"
     return None
 
 
