@@ -21,6 +21,7 @@ app = typer.Typer(
 
 def _register() -> None:
     # Each module adds its commands to `app` on import.
+    from cli import db as _db  # noqa: F401
     from cli import inspect as _inspect  # noqa: F401
     from cli import queues as _queues  # noqa: F401
     from cli import run as _run  # noqa: F401

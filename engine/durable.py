@@ -14,6 +14,7 @@ import contextlib
 import json
 import os
 import socket
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,10 +30,12 @@ from engine.history import HistoryEvent
 from engine.ids import IdSource, Partition
 from engine.interpreter import Interpreter, Limits
 from engine.store import Store
-from engine.store.errors import ConflictError, ExecutionNotRunning
+from engine.store.errors import ConflictError, ExecutionNotRunning, StoreError
 from engine.store.records import UNSET, ExecutionRecord, StateMachineRecord, StateMachineType
 
 EventListener = Callable[[HistoryEvent], None]
+#: How long a worker loop waits before trying a failing store again.
+STORE_RETRY_SECONDS = 2.0
 
 
 def default_worker_id() -> str:
@@ -307,6 +310,12 @@ def run_workers(
                 busy[0] += 1
             try:
                 got = engine.work_once(limit=1)
+            except StoreError as exc:
+                # The store is unreachable or busy for now: say so, back off, and keep the loop alive;
+                # whatever this loop held comes back through its lease.
+                sys.stderr.write(f"statelane worker: {exc}; retrying in {STORE_RETRY_SECONDS:.0f}s\n")
+                stop.wait(STORE_RETRY_SECONDS)
+                continue
             finally:
                 with lock:
                     busy[0] -= 1

@@ -868,6 +868,8 @@ class Interpreter:
         except StatesError as err:
             self._task_error(frame, err)
             return
+        if frame.task_token is not None and not self._mocked(st) and not self._issue_token(frame):
+            return
         attempt = frame.attempt
         frame.waiting = "task"
         if timeout is None and not self._runnable and not self._in_flight:
@@ -991,6 +993,28 @@ class Interpreter:
         is_mocked = getattr(self.handlers, "is_mocked", None)
         return bool(is_mocked is not None and is_mocked(st.name))
 
+    def _issue_token(self, frame: Frame) -> bool:
+        """Accept answers for the task's token before its request goes out: a responder may answer
+        at once (as AWS allows)."""
+        assert frame.task_token is not None
+        if self.callbacks is None:
+            self._task_error(
+                frame,
+                StatesError(errors.RUNTIME, "This execution cannot receive task tokens (no callback store)."),
+            )
+            return False
+        now = self.clock.now()
+        timeout = frame.task_timeout
+        self.callbacks.issue(
+            frame.task_token,
+            self.execution.execution_arn,
+            frame.entered_id,
+            now=now,
+            timeout_at=now + float(timeout) if timeout else None,
+            heartbeat_seconds=float(frame.task_heartbeat) if frame.task_heartbeat else None,
+        )
+        return True
+
     def _submitted(self, frame: Frame, st: State, resource: str, resource_type: str, result: Any) -> None:
         """The callback task's request went out: record it and wait for its token to be answered."""
         self._emit(
@@ -1005,22 +1029,7 @@ class Interpreter:
         )
         token = frame.task_token
         assert token is not None
-        if self.callbacks is None:
-            self._task_error(
-                frame,
-                StatesError(errors.RUNTIME, "This execution cannot receive task tokens (no callback store)."),
-            )
-            return
         now = self.clock.now()
-        timeout = frame.task_timeout
-        self.callbacks.issue(
-            token,
-            self.execution.execution_arn,
-            frame.entered_id,
-            now=now,
-            timeout_at=now + float(timeout) if timeout else None,
-            heartbeat_seconds=float(frame.task_heartbeat) if frame.task_heartbeat else None,
-        )
         frame.waiting = "callback"
         self._awaiting[token] = (frame, frame.attempt)
         if frame.task_heartbeat:

@@ -164,3 +164,15 @@ def test_durable_heartbeat_timeout(tmp_path: Path) -> None:
     assert done.status is ExecutionStatus.SUCCEEDED, done.cause
     assert json.loads(done.output or "null") == {"Error": "States.Timeout", "Cause": ""}
     store.close()
+
+
+def test_a_token_answered_before_the_request_returns_is_accepted() -> None:
+    callbacks = MemoryCallbacks()
+
+    def answer_at_once(event: Any, context: Any) -> Any:
+        callbacks.send_task_success(event["token"], '{"fast": true}')  # inside the call itself
+        return {}
+
+    ex = run(machine(), '{"who": "fi"}', lambdas={"ask": answer_at_once}, callbacks=callbacks)
+    assert ex.status == "SUCCEEDED", ex.cause
+    assert ex.output["answer"] == {"fast": True}
