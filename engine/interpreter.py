@@ -29,7 +29,7 @@ from typing import Any
 from asl import errors
 from asl.errors import StatesError
 from asl.json_text import dumps, size_in_bytes
-from asl.jsonata import ENV_KEY, UNDEFINED, JsonataTemplate, expect_type
+from asl.jsonata import ENV_KEY, JsonataTemplate, expect_type
 from asl.paths import Path, PathNotFound, ReferencePath, path_failure_cause
 from asl.templates import Template
 from asl.timestamps import parse_timestamp
@@ -1678,5 +1678,3 @@ _STATE_RUNNERS: dict[str, Callable[[Interpreter, Frame, State], None]] = {
     "Parallel": Interpreter._run_parallel,
     "Map": Interpreter._run_map,
 }
-
-_ = UNDEFINED  # re-exported sentinel is part of the JSONata contract the interpreter relies on

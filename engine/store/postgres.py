@@ -515,14 +515,7 @@ class PostgresStore(PostgresQueues):
     ) -> list[dict[str, Any]]:
         with self._read() as cur:
             execution_id = self._execution(cur, execution_arn)[0]
-            query = "SELECT body FROM events WHERE execution_id = %s AND id > %s"
-            params: list[Any] = [execution_id, after_id]
-            if before_id is not None:
-                query += " AND id < %s"
-                params.append(before_id)
-            query += " ORDER BY id DESC" if reverse else " ORDER BY id"
-            if limit is not None:
-                query += f" LIMIT {int(limit)}"
+            query, params = rules.history_query(execution_id, after_id, before_id, limit, reverse, "%s")
             bodies = [row[0] for row in cur.execute(query, params)]
         return [json.loads(body) for body in bodies]
 

@@ -303,3 +303,18 @@ def is_past_deadline(record: TaskTokenRecord, now: float) -> bool:
 def encode(value: Any) -> str:
     """Compact JSON text (events, checkpoints); NaN and non-JSON values are refused, not written."""
     return _COMPACT.encode(value)
+
+
+def history_query(
+    execution_id: int, after_id: int, before_id: int | None, limit: int | None, reverse: bool, mark: str
+) -> tuple[str, list[Any]]:
+    """GetExecutionHistory's SELECT for either SQL store; `mark` is the driver's placeholder (`?`, `%s`)."""
+    sql = f"SELECT body FROM events WHERE execution_id = {mark} AND id > {mark}"
+    params: list[Any] = [execution_id, after_id]
+    if before_id is not None:
+        sql += f" AND id < {mark}"
+        params.append(before_id)
+    sql += " ORDER BY id DESC" if reverse else " ORDER BY id"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return sql, params

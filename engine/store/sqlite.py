@@ -544,14 +544,7 @@ class SqliteStore(SqliteQueues):
     ) -> list[dict[str, Any]]:
         with self._read() as conn:
             execution_id = self._execution(conn, execution_arn)[0]
-            sql = "SELECT body FROM events WHERE execution_id = ? AND id > ?"
-            params: list[Any] = [execution_id, after_id]
-            if before_id is not None:
-                sql += " AND id < ?"
-                params.append(before_id)
-            sql += " ORDER BY id DESC" if reverse else " ORDER BY id"
-            if limit is not None:
-                sql += f" LIMIT {int(limit)}"
+            sql, params = rules.history_query(execution_id, after_id, before_id, limit, reverse, "?")
             bodies = [row[0] for row in conn.execute(sql, params)]
         return [json.loads(body) for body in bodies]
 
