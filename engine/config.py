@@ -13,8 +13,11 @@ through `StatelaneConfig.override`.
     [lambda]
     backend = "local"                    # "local" (Python functions) or "aws" (boto3)
     sources = ["lambdas.py"]             # files/modules whose public functions are Lambda functions
+    timeout = 30                         # local functions' timeout in seconds (Lambda's default: 3)
     [lambda.functions]
     resize-image = "images.handlers:resize"   # function name = "module:function" or "path.py:function"
+    [lambda.timeouts]
+    resize-image = 120                   # per function, wins over `timeout` (1 to 900 s, as on Lambda)
 
     [sqs]
     backend = "aws"
@@ -29,7 +32,7 @@ from __future__ import annotations
 import difflib
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -57,11 +60,18 @@ class ServiceConfig(_Strict):
     profile: str | None = None
 
 
+#: A Lambda function timeout: Lambda accepts 1 to 900 seconds.
+FunctionTimeout = Annotated[float, Field(ge=1, le=900)]
+
+
 class LambdaConfig(ServiceConfig):
-    """Lambda adds the local function table: explicit `name = "module:function"` entries and whole sources."""
+    """Lambda adds the local function table (explicit `name = "module:function"` entries and whole
+    sources) and the functions' timeouts, which on AWS belong to each function's configuration."""
 
     functions: dict[str, str] = Field(default_factory=dict)
     sources: list[str] = Field(default_factory=list)
+    timeout: FunctionTimeout | None = None
+    timeouts: dict[str, FunctionTimeout] = Field(default_factory=dict)
 
 
 class StatelaneConfig(_Strict):

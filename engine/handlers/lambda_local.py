@@ -9,6 +9,7 @@ document, because workflows branch on `errorType` and logs show the cause.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import importlib
 import importlib.util
 import json
@@ -17,6 +18,8 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +34,12 @@ LambdaFunction = Callable[[Any, Any], Any]
 
 INVOKE_RESOURCE = "arn:aws:states:::lambda:invoke"
 PAYLOAD_LIMIT = 256 * 1024
+#: Lambda's own default function timeout, used for a function nobody configured.
+DEFAULT_TIMEOUT_SECONDS = 3.0
+#: Lambda's ceiling for a function timeout.
+MAX_TIMEOUT_SECONDS = 900.0
+#: Lambda names errors without a usable `errorType` (timeouts, a runtime that exited) this way.
+UNKNOWN_ERROR = "Lambda.Unknown"
 
 
 class LambdaSourceError(Exception):
@@ -66,7 +75,26 @@ def load_functions(source: str) -> dict[str, LambdaFunction]:
     A module-level `FUNCTIONS` mapping (name -> callable) wins; otherwise every public
     callable is a function, reachable by its name with `-` written as `_`.
     """
+    return load_source(source)[0]
+
+
+def load_source(source: str) -> tuple[dict[str, LambdaFunction], dict[str, float]]:
+    """A source's functions and its module-level `TIMEOUTS` mapping (function name -> seconds).
+
+    The file that holds the functions is where their Lambda configuration naturally lives,
+    so a `--lambdas` file can say what its functions' timeouts are on AWS.
+    """
     module = _load_module(source)
+    explicit = getattr(module, "TIMEOUTS", None)
+    timeouts: dict[str, float] = {}
+    if isinstance(explicit, Mapping):
+        for key, value in explicit.items():
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                timeouts[str(key)] = min(float(value), MAX_TIMEOUT_SECONDS)
+    return _functions_of(module), timeouts
+
+
+def _functions_of(module: ModuleType) -> dict[str, LambdaFunction]:
     found: dict[str, LambdaFunction] = {}
     for name, value in vars(module).items():
         if callable(value) and not name.startswith("_") and not isinstance(value, type):
@@ -115,21 +143,42 @@ def parse_function_name(name: str) -> tuple[str, str | None]:
 
 
 class LocalLambdaHandler:
-    """Serves Lambda resources from local Python functions."""
+    """Serves Lambda resources from local Python functions.
+
+    Each function runs on a thread of this handler's own pool and is given its configured
+    timeout (Lambda's 3 s default when none is set): past it the invocation fails as Lambda's
+    does, with `Lambda.Unknown` and "Task timed out after N seconds", while the abandoned call
+    finishes on its thread and its result is dropped (Python cannot kill a thread).
+    """
 
     def __init__(
         self,
         functions: Mapping[str, LambdaFunction] | None = None,
         *,
         request_ids: Callable[[], str] | None = None,
+        timeouts: Mapping[str, float] | None = None,
+        default_timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self._functions = dict(functions or {})
+        self._timeouts = dict(timeouts or {})
+        self._default_timeout = default_timeout
         import uuid
 
         self._request_ids = request_ids or (lambda: str(uuid.uuid4()))
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
-    def add(self, name: str, function: LambdaFunction) -> None:
+    def add(self, name: str, function: LambdaFunction, *, timeout: float | None = None) -> None:
         self._functions[name] = function
+        if timeout is not None:
+            self._timeouts[name] = timeout
+
+    def timeout_of(self, name: str) -> float:
+        """The function's configured timeout in seconds (by name, or with `-` written as `_`)."""
+        found = self._timeouts.get(name)
+        if found is None:
+            found = self._timeouts.get(name.replace("-", "_"), self._default_timeout)
+        return found
 
     def handles(self, resource: str) -> bool:
         if resource.startswith(INVOKE_RESOURCE):
@@ -148,7 +197,7 @@ class LocalLambdaHandler:
             raise self._not_found(name, request)
         if error_doc is not None:
             # The plain-ARN integration passes Lambda's error document through as the runtime wrote it.
-            raise StatesError(str(error_doc.get("errorType") or "Lambda.Unknown"), json.dumps(error_doc))
+            raise _function_error(error_doc, json.dumps)
         _check_size(payload_text, request.resource)
         return _parse_payload(payload_text)
 
@@ -182,7 +231,7 @@ class LocalLambdaHandler:
         if status == "missing":
             raise self._not_found(name, request)
         if error_doc is not None:
-            raise StatesError(str(error_doc.get("errorType") or "Lambda.Unknown"), dumps(error_doc))
+            raise _function_error(error_doc)
         _check_size(payload_text, "lambda")
         version = qualifier if qualifier and qualifier != "$LATEST" and qualifier.isdigit() else "$LATEST"
         request_id = self._request_ids()
@@ -197,12 +246,16 @@ class LocalLambdaHandler:
         )
 
     def _call(self, name: str, event: Any, request: TaskRequest) -> tuple[str, str, dict[str, Any] | None]:
-        """Run the function as the Python runtime would: ('ok'|'missing', payload text, error doc)."""
+        """Run the function as the Python runtime would: ('ok'|'missing', payload text, error doc).
+
+        The error doc of a failure Lambda itself reports (timeout, runtime exit) has no usable
+        `errorType` for Step Functions, which is what makes it `Lambda.Unknown`.
+        """
         function = self._find(name)
         if function is None:
             return "missing", "", None
         request_id = self._request_ids()
-        timeout = request.timeout_seconds or 900
+        timeout = self.timeout_of(name)
         context = LambdaContext(
             function_name=name,
             invoked_function_arn=f"arn:aws:lambda:{request.region}:123456789012:function:{name}",
@@ -211,30 +264,21 @@ class LocalLambdaHandler:
         )
         # The runtime hands the function a fresh decoding of the request body, never our own objects.
         event_copy = json.loads(dumps({} if event is None else event))
+        future = self._executor().submit(_run_function, function, event_copy, context)
         try:
-            result = function(event_copy, context)
-        except Exception as exc:
-            tb = exc.__traceback__
-            frames = traceback.format_tb(tb.tb_next if tb is not None else None)
-            doc = {
-                "errorMessage": str(exc),
-                "errorType": type(exc).__name__,
-                "requestId": request_id,
-                "stackTrace": frames,
-            }
-            return "ok", "", doc
-        if isinstance(result, bytes | bytearray):
-            return "ok", bytes(result).decode("utf-8", errors="replace"), None
-        try:
-            return "ok", json.dumps(result), None
-        except (TypeError, ValueError) as exc:
-            doc = {
-                "errorMessage": f"Unable to marshal response: {exc}",
-                "errorType": "Runtime.MarshalError",
-                "requestId": request_id,
-                "stackTrace": [],
-            }
-            return "ok", "", doc
+            return future.result(timeout=timeout)
+        except FutureTimeout:
+            stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+            message = f"{stamp} {request_id} Task timed out after {timeout:.2f} seconds"
+            return "ok", "", {"errorMessage": message}
+
+    def _executor(self) -> ThreadPoolExecutor:
+        # Sized for hung functions: an abandoned call keeps its thread until it returns.
+        if self._pool is None:
+            with self._pool_lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=256, thread_name_prefix="statelane-lambda")
+        return self._pool
 
     def _not_found(self, name: str, request: TaskRequest) -> StatesError:
         arn = f"arn:aws:lambda:{request.region}:123456789012:function:{name}:$LATEST"
@@ -243,6 +287,56 @@ class LocalLambdaHandler:
             f"Function not found: {arn} (Service: AWSLambda; Status Code: 404; Error Code: "
             f"ResourceNotFoundException; Request ID: {self._request_ids()}; Proxy: null)",
         )
+
+
+def _run_function(
+    function: LambdaFunction, event: Any, context: LambdaContext
+) -> tuple[str, str, dict[str, Any] | None]:
+    """One invocation inside the "runtime": the function's result or its error document."""
+    request_id = context.aws_request_id
+    try:
+        result = function(event, context)
+    except SystemExit as exc:  # the function ended the runtime process
+        code = exc.code if isinstance(exc.code, int) else 1
+        return (
+            "ok",
+            "",
+            {
+                "errorMessage": f"RequestId: {request_id} Error: Runtime exited with error: exit status {code}",
+                "errorType": "Runtime.ExitError",
+                "unhandled": True,
+            },
+        )
+    except Exception as exc:
+        tb = exc.__traceback__
+        frames = traceback.format_tb(tb.tb_next if tb is not None else None)
+        doc = {
+            "errorMessage": str(exc),
+            "errorType": type(exc).__name__,
+            "requestId": request_id,
+            "stackTrace": frames,
+        }
+        return "ok", "", doc
+    if isinstance(result, bytes | bytearray):
+        return "ok", bytes(result).decode("utf-8", errors="replace"), None
+    try:
+        return "ok", json.dumps(result), None
+    except (TypeError, ValueError) as exc:
+        doc = {
+            "errorMessage": f"Unable to marshal response: {exc}",
+            "errorType": "Runtime.MarshalError",
+            "requestId": request_id,
+            "stackTrace": [],
+        }
+        return "ok", "", doc
+
+
+def _function_error(doc: dict[str, Any], render: Callable[[Any], str] = dumps) -> StatesError:
+    """Step Functions' error for a function error document: its errorType, or Lambda.Unknown for
+    the failures Lambda reports itself (timeouts, a runtime that exited)."""
+    if doc.pop("unhandled", False):
+        return StatesError(UNKNOWN_ERROR, render(doc))
+    return StatesError(str(doc.get("errorType") or UNKNOWN_ERROR), render(doc))
 
 
 def _log_tail(request_id: str, version: str) -> str:

@@ -27,7 +27,13 @@ from typing import Any
 
 from engine.config import ConfigError, StatelaneConfig
 from engine.handlers.base import HandlerRegistry, TaskHandler
-from engine.handlers.lambda_local import LambdaFunction, LambdaSourceError, LocalLambdaHandler, load_functions
+from engine.handlers.lambda_local import (
+    DEFAULT_TIMEOUT_SECONDS,
+    LambdaFunction,
+    LambdaSourceError,
+    LocalLambdaHandler,
+    load_source,
+)
 from engine.handlers.mocks import (
     MockConfig,
     MockConfigError,
@@ -92,9 +98,19 @@ def _builtin_handlers(
 ) -> list[TaskHandler]:
     handlers: list[TaskHandler] = []
     if lambdas is not None or config.lambda_.backend == "local":
-        functions = local_functions(config)
-        functions.update(_functions_from(lambdas))
-        handlers.append(LocalLambdaHandler(functions, request_ids=(ids.uuid4 if ids else None)))
+        functions, timeouts = local_functions(config)
+        extra_functions, extra_timeouts = _functions_from(lambdas)
+        functions.update(extra_functions)
+        timeouts.update(extra_timeouts)
+        timeouts.update(config.lambda_.timeouts)  # the configuration file has the last word
+        handlers.append(
+            LocalLambdaHandler(
+                functions,
+                request_ids=(ids.uuid4 if ids else None),
+                timeouts=timeouts,
+                default_timeout=config.lambda_.timeout or DEFAULT_TIMEOUT_SECONDS,
+            )
+        )
     else:
         handlers.append(_aws_handler(config, "lambda"))
     for service in ("sqs", "sns"):
@@ -124,30 +140,40 @@ def _aws_handler(config: StatelaneConfig, service: str) -> TaskHandler:
         raise ConfigError(f'[{service}] backend = "aws": {exc}') from None
 
 
-def _functions_from(lambdas: LambdaSources | None) -> dict[str, LambdaFunction]:
+Timeouts = dict[str, float]
+
+
+def _functions_from(lambdas: LambdaSources | None) -> tuple[dict[str, LambdaFunction], Timeouts]:
     if lambdas is None:
-        return {}
+        return {}, {}
     if isinstance(lambdas, Mapping):
-        return dict(lambdas)
+        return dict(lambdas), {}
     functions: dict[str, LambdaFunction] = {}
+    timeouts: Timeouts = {}
     for source in [lambdas] if isinstance(lambdas, str) else lambdas:
-        functions.update(load_functions(source))
-    return functions
+        found, limits = load_source(source)
+        functions.update(found)
+        timeouts.update(limits)
+    return functions, timeouts
 
 
-def local_functions(config: StatelaneConfig) -> dict[str, LambdaFunction]:
-    """The configuration's local Lambda functions: every `sources` entry, then the `functions` table."""
+def local_functions(config: StatelaneConfig) -> tuple[dict[str, LambdaFunction], Timeouts]:
+    """The configuration's local Lambda functions (every `sources` entry, then the `functions`
+    table) and the timeouts their sources declare in `TIMEOUTS`."""
     base = config.base_dir
     functions: dict[str, LambdaFunction] = {}
+    timeouts: Timeouts = {}
     for source in config.lambda_.sources:
         try:
-            functions.update(load_functions(_as_path_or_module(source, base)))
+            found, limits = load_source(_as_path_or_module(source, base))
         except LambdaSourceError as exc:
             raise ConfigError(f"[lambda] sources: {exc}") from None
+        functions.update(found)
+        timeouts.update(limits)
     modules: dict[str, Any] = {}
     for name, target in config.lambda_.functions.items():
         functions[name] = _load_target(name, target, base, modules)
-    return functions
+    return functions, timeouts
 
 
 def _as_path_or_module(source: str, base: Path) -> str:

@@ -311,9 +311,25 @@ class MemoryStore(MemoryQueues):
     def has_pending_work(self, now: float | None = None) -> bool:
         with self._lock:
             return any(
-                e.status is _RUNNING and (e.queued or e.lease_owner is not None or e.wake_at is not None)
+                e.status is _RUNNING
+                and (
+                    e.queued
+                    or e.lease_owner is not None
+                    or (e.wake_at is not None and not self._token_timer(e))
+                )
                 for e in self._executions.values()
             )
+
+    def _token_timer(self, e: ExecutionRecord) -> bool:
+        """Is the parked execution's timer an open task token's deadline (see `rules.pending_work_query`)?"""
+        assert e.wake_at is not None
+        limit = e.wake_at + 1
+        return any(
+            t.execution_arn == e.arn
+            and t.status is TaskTokenStatus.PENDING
+            and any(d is not None and d <= limit for d in (t.timeout_at, t.heartbeat_deadline))
+            for t in self._tokens.values()
+        )
 
     # --------------------------------------------------------------- task tokens
 

@@ -607,13 +607,7 @@ class PostgresStore(PostgresQueues):
 
     def has_pending_work(self, now: float | None = None) -> bool:
         with self._read() as cur:
-            row = cur.execute(
-                "SELECT EXISTS (SELECT 1 FROM executions WHERE queued AND lease_owner IS NULL"
-                "               AND status = 'RUNNING')"
-                " OR EXISTS (SELECT 1 FROM executions WHERE lease_owner IS NOT NULL AND status = 'RUNNING')"
-                " OR EXISTS (SELECT 1 FROM executions WHERE wake_at IS NOT NULL AND lease_owner IS NULL"
-                "            AND status = 'RUNNING')"
-            ).fetchone()
+            row = cur.execute(rules.pending_work_query("queued")).fetchone()
         return bool(row and row[0])
 
     def wait_for_work(self, timeout: float) -> bool:

@@ -318,3 +318,22 @@ def history_query(
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
     return sql, params
+
+
+def pending_work_query(queued: str) -> str:
+    """`has_pending_work`'s query; `queued` is the dialect's "queued is true" predicate.
+
+    An execution parked on a timer counts unless the timer is the deadline of one of its open
+    task tokens: then it waits for an answer that may never come, and `worker --until-idle`
+    must not wait out (say) a day-long TimeoutSeconds for it. The timer is set a moment after
+    the token's deadline is computed, hence the second of slack.
+    """
+    return (
+        f"SELECT EXISTS (SELECT 1 FROM executions WHERE {queued} AND lease_owner IS NULL"
+        "               AND status = 'RUNNING')"
+        " OR EXISTS (SELECT 1 FROM executions WHERE lease_owner IS NOT NULL AND status = 'RUNNING')"
+        " OR EXISTS (SELECT 1 FROM executions e WHERE e.wake_at IS NOT NULL AND e.lease_owner IS NULL"
+        "            AND e.status = 'RUNNING' AND NOT EXISTS ("
+        "   SELECT 1 FROM task_tokens t WHERE t.execution_id = e.id AND t.status = 'PENDING'"
+        "   AND (t.timeout_at <= e.wake_at + 1 OR t.heartbeat_deadline <= e.wake_at + 1)))"
+    )

@@ -632,13 +632,7 @@ class SqliteStore(SqliteQueues):
 
     def has_pending_work(self, now: float | None = None) -> bool:
         with self._read() as conn:
-            row = conn.execute(
-                "SELECT EXISTS (SELECT 1 FROM executions WHERE queued = 1 AND lease_owner IS NULL"
-                "               AND status = 'RUNNING')"
-                " OR EXISTS (SELECT 1 FROM executions WHERE lease_owner IS NOT NULL AND status = 'RUNNING')"
-                " OR EXISTS (SELECT 1 FROM executions WHERE wake_at IS NOT NULL AND lease_owner IS NULL"
-                "            AND status = 'RUNNING')"
-            ).fetchone()
+            row = conn.execute(rules.pending_work_query("queued = 1")).fetchone()
         return bool(row[0])
 
     # --------------------------------------------------------------- task tokens

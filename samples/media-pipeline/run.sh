@@ -41,13 +41,14 @@ step "an upload starts the workflow"
 "$statelane" start "$here/definition.json" --input-file "$here/input.json" \
   --state-machine-name media-pipeline --name upload-holiday
 
-step "worker (in the background): transcode every level, announce, wait for the callback, finish"
-"$statelane" worker --lambdas "$here/lambdas.py" --until-idle &
-worker=$!
+step "worker: transcode every level, announce; the execution then parks on its task token (durably)"
+"$statelane" worker --lambdas "$here/lambdas.py" --until-idle
 
 step "catalog worker: the poison is released twice and lands in the DLQ; the announcement gets SendTaskSuccess"
-"$python" "$here/approver.py" --wait 20 || { kill "$worker"; exit 1; }
-wait "$worker"
+"$python" "$here/approver.py" --wait 20
+
+step "worker: the answered token resumes the execution, which finishes"
+"$statelane" worker --lambdas "$here/lambdas.py" --until-idle
 
 step "the execution"
 "$statelane" describe upload-holiday

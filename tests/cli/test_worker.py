@@ -102,3 +102,27 @@ def test_send_task_success_completes_a_waiting_execution(tmp_path: Path) -> None
     described = json.loads(runner.invoke(app, ["describe", "ap", "--json"]).stdout)
     assert described["status"] == "SUCCEEDED"
     assert json.loads(described["output"]) == {"approved": True}
+
+
+def test_worker_until_idle_does_not_wait_out_a_callback_tasks_timeout(tmp_path: Path) -> None:
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {"QueueUrl": "approvals", "MessageBody": {"token.$": "$$.Task.Token"}},
+        "TimeoutSeconds": 86400,
+        "HeartbeatSeconds": 3600,
+        "End": True,
+    }
+    flow = write(tmp_path, "flow.json", {"StartAt": "Approve", "States": {"Approve": task}})
+    assert runner.invoke(app, ["queues", "create", "approvals"]).exit_code == 0
+    assert runner.invoke(app, ["start", str(flow), "--name", "ask"]).exit_code == 0
+    worked = runner.invoke(app, ["worker", "--until-idle"])  # returns at once: only an answer can move it
+    assert worked.exit_code == 0, worked.stderr
+    described = json.loads(runner.invoke(app, ["describe", "ask", "--json"]).stdout)
+    assert described["status"] == "RUNNING"
+    received = json.loads(runner.invoke(app, ["queues", "receive", "approvals", "--json"]).stdout)
+    token = json.loads(received["Messages"][0]["Body"])["token"]
+    assert runner.invoke(app, ["send-task-success", token, "--output", '"yes"']).exit_code == 0
+    assert runner.invoke(app, ["worker", "--until-idle"]).exit_code == 0
+    described = json.loads(runner.invoke(app, ["describe", "ask", "--json"]).stdout)
+    assert (described["status"], described["output"]) == ("SUCCEEDED", '"yes"')

@@ -443,6 +443,25 @@ def test_next_wake_at_and_pending_work(store: Store) -> None:
     assert store.next_wake_at() is None and not store.has_pending_work(T0)
 
 
+def test_a_task_tokens_deadline_is_not_pending_work_but_a_timer_before_it_is(store: Store) -> None:
+    """`worker --until-idle` must not wait out a callback task's TimeoutSeconds or heartbeat."""
+    waiting = start(store, "token", queued=False)
+    store.put_task_token("tok", waiting.arn, 2, now=T0, timeout_at=T0 + 86_400)
+    store.commit_transition(waiting.arn, [], None, wake_at=T0 + 86_400.2)  # the task's timeout timer
+    assert not store.has_pending_work(T0)
+    beating = start(store, "heartbeat", queued=False)
+    store.put_task_token("beat", beating.arn, 2, now=T0, heartbeat_seconds=60)
+    store.heartbeat_task_token("beat", now=T0)
+    store.commit_transition(beating.arn, [], None, wake_at=T0 + 60)
+    assert not store.has_pending_work(T0)
+    # A Wait in a parallel branch fires before the token's deadline: that timer is work.
+    store.commit_transition(waiting.arn, [], None, wake_at=T0 + 30)
+    assert store.has_pending_work(T0)
+    store.commit_transition(waiting.arn, [], None, wake_at=T0 + 86_400.2)
+    store.complete_task_token("tok", TaskOutcome.success("{}"), now=T0 + 1)  # answered: the execution is queued
+    assert store.has_pending_work(T0 + 1)
+
+
 def test_claims_from_threads_never_overlap(store: Store) -> None:
     total = 120
     for i in range(total):
