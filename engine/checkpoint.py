@@ -37,6 +37,8 @@ def snapshot(interp: Interpreter) -> dict[str, Any]:
         # Checkpoints stay small: values already in the history (a state's input, a finished
         # iteration's output) and values derived from them (a Map's items) are referred to, not copied.
         "timers": [[when, _step_doc(step)] for when, _, step in sorted(interp._timers)],
+        # Distributed Map children to stop (to create: the frames waiting "spawn").
+        "stops": list(interp._stopping),
     }
 
 
@@ -61,6 +63,7 @@ def _frame_doc(f: Frame) -> dict[str, Any]:
         "waiting": f.waiting,
         "task": [f.task_token, f.task_timeout, f.task_heartbeat],
         "child_join": _join_doc(f.child_join) if f.child_join is not None else None,
+        "child": f.child_arn,
     }
 
 
@@ -88,6 +91,8 @@ def _join_doc(j: Join) -> dict[str, Any]:
         "distributed": j.distributed,
         "effective_input": None if derived else j.effective_input,
         "batches": j.batches,
+        "map_run_arn": j.map_run_arn,
+        "external": j.external,
     }
 
 
@@ -147,6 +152,7 @@ def restore(interp: Interpreter, doc: dict[str, Any], events: list[dict[str, Any
         f.retry_counts, f.retry_total, f.attempt = list(fd["retry"]), fd["retry_total"], fd["attempt"]
         f.effective_input, f.waiting = fd["effective_input"], fd["waiting"]
         f.task_token, f.task_timeout, f.task_heartbeat = fd["task"]
+        f.child_arn = fd.get("child")
         frames[f.id] = f
     for fd in docs:  # links, in id order so parents are wired before their children's views
         f = frames[fd["id"]]
@@ -176,8 +182,11 @@ def restore(interp: Interpreter, doc: dict[str, Any], events: list[dict[str, Any
     for f in sorted(frames.values(), key=lambda x: x.id):
         if f.waiting == "task":
             interp._runnable.append(("reinvoke", f, ()))
-        elif f.waiting == "callback" and f.task_token is not None:
+        elif f.waiting in ("callback", "execution") and f.task_token is not None:
             interp._awaiting[f.task_token] = (f, f.attempt)
+        elif f.waiting == "spawn":  # a child execution that may or may not have been created
+            interp._spawning.append(f)
+    interp._stopping[:] = doc.get("stops", [])
     return interp
 
 
@@ -199,6 +208,8 @@ def _join_from(jd: dict[str, Any], owner: Frame, frames: dict[int, Frame]) -> Jo
         distributed=jd["distributed"],
         effective_input=jd["effective_input"],
         batches=jd["batches"],
+        map_run_arn=jd.get("map_run_arn", ""),
+        external=jd.get("external", False),
     )
 
 

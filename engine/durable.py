@@ -20,7 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.api import compile_machine, parse_input
+from asl.validation.references import UNDEFINED_VARIABLE
+from engine.api import InvalidDefinition, compile_machine, parse_input
 from engine.callbacks import StoreCallbacks
 from engine.checkpoint import restore, snapshot
 from engine.clock import Clock, RealClock
@@ -29,9 +30,25 @@ from engine.handlers.base import HandlerRegistry
 from engine.history import HistoryEvent
 from engine.ids import IdSource, Partition
 from engine.interpreter import Interpreter, Limits
+from engine.map_runs import ChildStart, child_execution_arn, child_machine_arn, child_token, parent_token
 from engine.store import Store
-from engine.store.errors import ConflictError, ExecutionNotRunning, StoreError
-from engine.store.records import UNSET, ExecutionRecord, StateMachineRecord, StateMachineType
+from engine.store.errors import (
+    ConflictError,
+    ExecutionAlreadyExists,
+    ExecutionDoesNotExist,
+    ExecutionNotRunning,
+    InvalidToken,
+    StoreError,
+    TaskTokenError,
+)
+from engine.store.records import (
+    UNSET,
+    ExecutionRecord,
+    StateMachineRecord,
+    StateMachineType,
+    TaskOutcome,
+    TaskTokenStatus,
+)
 
 EventListener = Callable[[HistoryEvent], None]
 #: How long a worker loop waits before trying a failing store again.
@@ -56,6 +73,7 @@ class DurableEngine:
     lease_seconds: float = 30.0
     #: Timers farther away than this park the execution instead of keeping a worker busy.
     park_after: float | None = 2.0
+    _children: _FleetChildren | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------------ starting
 
@@ -103,7 +121,13 @@ class DurableEngine:
     def run_claimed(
         self, record: ExecutionRecord, *, listener: EventListener | None = None
     ) -> Execution | None:
-        """Run an execution this worker claimed until it ends or parks; None if another took it over."""
+        """Run an execution this worker claimed until it ends or parks; None if another took it over
+        (or if it is a Distributed Map child its parent no longer waits for: it is stopped instead)."""
+        token = parent_token(record.arn)
+        if token is not None and self._abandoned(token):
+            with contextlib.suppress(ConflictError):
+                self.stop(record.arn)
+            return None
         with _LeaseKeeper(self, [record.arn]):
             try:
                 return self._drive(record, listener=listener, park=True)
@@ -138,6 +162,10 @@ class DurableEngine:
         interp.callbacks = StoreCallbacks(self.store)
         if park:
             interp.park_after = self.park_after
+            # A fleet worker runs Distributed Map iterations as child executions any worker may claim.
+            if self._children is None:
+                self._children = _FleetChildren(self)
+            interp.map_runs = self._children
         checkpoint = self.store.load_checkpoint(record.arn) if record.last_event_id else None
         if checkpoint is None:
             return interp.run()
@@ -160,10 +188,13 @@ class DurableEngine:
             record = self.store.get_execution(ref)
             if record.status is not ExecutionStatus.RUNNING:
                 raise ExecutionNotRunning(record.arn, record.status.value)
+            token = parent_token(record.arn)
+            if token is not None:  # a Distributed Map child: its parent counts it as a failed item
+                self._answer_parent(token, ExecutionStatus.ABORTED, None, error, cause)
             now = self.clock.now()
             event = HistoryEvent(record.last_event_id + 1, 0, now, "ExecutionAborted", details)
             try:
-                return self.store.commit_transition(
+                stopped = self.store.commit_transition(
                     record.arn,
                     [event],
                     status=ExecutionStatus.ABORTED,
@@ -175,7 +206,52 @@ class DurableEngine:
                 raise
             except ConflictError:
                 continue
+            self._stop_children(stopped.arn)
+            return stopped
         raise ConflictError(f"could not stop '{ref}': its worker keeps committing; try again")
+
+    def _stop_children(self, arn: str) -> None:
+        """Stop the Distributed Map children of a stopped execution, as AWS aborts its Map Runs.
+
+        Its checkpoint lists every child it may have created and not seen end (children are
+        created only after the checkpoint listing them is committed). A child created after
+        this look stops itself when claimed: see `_abandoned`.
+        """
+        doc = self.store.load_checkpoint(arn)
+        if not isinstance(doc, dict):
+            return
+        children = [fd["child"] for fd in doc.get("frames", ()) if fd.get("child")]
+        for child in [*children, *doc.get("stops", ())]:
+            with contextlib.suppress(ExecutionNotRunning, ExecutionDoesNotExist, ConflictError):
+                self.stop(child)
+
+    def _abandoned(self, token: str) -> bool:
+        """Is this Distributed Map child's parent gone, or done waiting for it?"""
+        try:
+            waiting = self.store.get_task_token(token)
+        except InvalidToken:
+            return False  # not a child after all (a machine of its own with "/" in its name)
+        if waiting.status is TaskTokenStatus.TIMED_OUT:
+            return True
+        if waiting.status is not TaskTokenStatus.PENDING:
+            return False  # it answered its parent and was cut off before it closed: let it close
+        try:
+            parent = self.store.get_execution(waiting.execution_arn)
+        except ExecutionDoesNotExist:
+            return True
+        return parent.status is not ExecutionStatus.RUNNING
+
+    def _answer_parent(
+        self, token: str, status: ExecutionStatus, output: str | None, error: str | None, cause: str | None
+    ) -> None:
+        """Hand a Distributed Map child's outcome to its parent (which the store queues), once."""
+        if status is ExecutionStatus.SUCCEEDED:
+            outcome = TaskOutcome.success(output or "null")
+        else:
+            outcome = TaskOutcome.failure(error, cause)
+        # Already answered (a resumed child), abandoned, or its parent ended: nobody waits for it.
+        with contextlib.suppress(TaskTokenError):
+            self.store.complete_task_token(token, outcome, now=self.clock.now())
 
     def redrive(self, ref: str) -> ExecutionRecord:
         """RedriveExecution: resume a FAILED, TIMED_OUT or ABORTED execution from where it failed.
@@ -198,6 +274,7 @@ class DurableEngine:
 
     def _committer(self, arn: str) -> Callable[[Interpreter], None]:
         store, owner = self.store, self.worker_id
+        token = parent_token(arn)
 
         def commit(interp: Interpreter) -> None:
             ex = interp.execution
@@ -205,15 +282,18 @@ class DurableEngine:
             status = None if ex.status is ExecutionStatus.RUNNING else ex.status
             kwargs: dict[str, Any] = {}
             if status is not None:
-                kwargs.update(
-                    status=status,
-                    output=json.dumps(ex.output, ensure_ascii=False, separators=(",", ":"))
+                output = (
+                    json.dumps(ex.output, ensure_ascii=False, separators=(",", ":"))
                     if ex.has_output
-                    else None,
-                    error=ex.error,
-                    cause=ex.cause,
-                    stop_date=ex.stop_date,
+                    else None
                 )
+                kwargs.update(
+                    status=status, output=output, error=ex.error, cause=ex.cause, stop_date=ex.stop_date
+                )
+                if token is not None:
+                    # Answer the parent before closing: a crash in between replays the last step
+                    # and answers again (refused, harmlessly); the other order could lose the answer.
+                    self._answer_parent(token, status, output, ex.error, ex.cause)
             elif interp.parked_until is not None:
                 kwargs["wake_at"] = interp.parked_until
             # A terminal transition keeps the last checkpoint: RedriveExecution resumes from it.
@@ -278,10 +358,61 @@ def redrive_checkpoint(
         }
     doc = dict(checkpoint)
     doc["frames"] = [dict(f, last=redriven_id) for f in checkpoint["frames"]]
+    _respawn_children(doc["frames"], record.redrive_count + 1)
     doc["timers"] = [t for t in checkpoint["timers"] if t[1][0] != "exec_timeout"]
     doc["events"] = redriven_id
     doc["redrive"] = True
     return doc
+
+
+def _respawn_children(frames: list[dict[str, Any]], redrive_count: int) -> None:
+    """A redriven execution runs its unfinished Distributed Map children again, as new children
+    (the old ones failed or were stopped with it)."""
+    by_id = {fd["id"]: fd for fd in frames}
+    for fd in frames:
+        if not fd.get("child") or fd["waiting"] not in ("spawn", "execution"):
+            continue
+        owner = by_id[fd["join"]]
+        arn = child_execution_arn(owner["child_join"]["map_run_arn"], fd["index"], redrive_count)
+        fd.update(child=arn, waiting="spawn", task=[child_token(arn), None, None])
+
+
+class _FleetChildren:
+    """Distributed Map children as executions in the engine's store (see engine.map_runs)."""
+
+    def __init__(self, engine: DurableEngine) -> None:
+        self._engine = engine
+        self._registered: set[tuple[str, str]] = set()
+
+    def accepts(self, definition: str) -> bool:
+        try:
+            machine = compile_machine(definition)
+        except InvalidDefinition:
+            return False
+        return not any(d.code == UNDEFINED_VARIABLE for d in machine.warnings)
+
+    def start(self, child: ChildStart) -> None:
+        engine = self._engine
+        store, now = engine.store, engine.clock.now()
+        machine_arn = child_machine_arn(child.map_run_arn)
+        if (machine_arn, child.definition) not in self._registered:
+            store.put_state_machine(
+                machine_arn.rsplit(":", 1)[-1],
+                child.definition,
+                now=now,
+                type=StateMachineType.STANDARD,
+                role_arn=child.role_arn or None,
+                arn=machine_arn,
+            )
+            self._registered.add((machine_arn, child.definition))
+        store.put_task_token(child_token(child.child_arn), child.parent_arn, child.entered_event_id, now=now)
+        # Already there and ended: it ran before the parent's worker died; its answer waits in the token.
+        with contextlib.suppress(ExecutionAlreadyExists):
+            store.start_execution(machine_arn, child.child_arn.rsplit(":", 1)[-1], child.input_text, now=now)
+
+    def stop(self, child_arn: str) -> None:
+        with contextlib.suppress(ExecutionNotRunning, ExecutionDoesNotExist):
+            self._engine.stop(child_arn)
 
 
 def run_workers(

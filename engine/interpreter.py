@@ -39,6 +39,13 @@ from engine.execution import Execution, ExecutionStatus
 from engine.handlers.base import HandlerRegistry, TaskRequest, classify
 from engine.history import HistoryEvent, JsonText, iso_format
 from engine.ids import IdSource, Partition
+from engine.map_runs import (
+    ChildExecutions,
+    ChildStart,
+    child_execution_arn,
+    child_token,
+    processor_definition,
+)
 from engine.plan import DISCARD, Catcher, Plan, Scope, State
 from engine.store.records import TaskOutcome, TaskTokenStatus
 
@@ -85,6 +92,10 @@ class Join:
     #: Map iterations that finished: index -> the id of their last event, which records their output
     #: (so a checkpoint refers to outputs in the history instead of copying them).
     result_events: dict[int, int] = field(default_factory=dict)
+    #: A Distributed Map's run, and whether its iterations are child executions (durable workers)
+    #: rather than quiet frames of this execution.
+    map_run_arn: str = ""
+    external: bool = False
 
 
 @dataclass(eq=False)
@@ -115,6 +126,9 @@ class Frame:
     task_token: str | None = None
     task_timeout: float | None = None
     task_heartbeat: float | None = None
+    #: A Distributed Map iteration run as a child execution: its ARN. The frame stands for the
+    #: child (waiting "spawn" until the child is created, then "execution"); `input` is its input.
+    child_arn: str | None = None
 
 
 #: A unit of work for the run queue or a timer: (kind, frame, arguments). Plain data, so the
@@ -179,6 +193,14 @@ class Interpreter:
         self.callbacks: Callbacks | None = None
         #: Tokens of callback tasks waiting for an answer: token -> (frame, attempt).
         self._awaiting: dict[str, tuple[Frame, int]] = {}
+        #: Where Distributed Map iterations run as child executions (durable workers); None keeps
+        #: them as quiet frames of this execution.
+        self.map_runs: ChildExecutions | None = None
+        #: Effects on child executions, performed once the checkpoint recording them is committed:
+        #: children to create (their frames) and children to stop (their ARNs).
+        self._spawning: list[Frame] = []
+        self._stopping: list[str] = []
+        self._child_definitions: dict[str, str] = {}
         self._seq = itertools.count()
         self._completions: queue.Queue[tuple[Frame, int, Future[Any]]] = queue.Queue()
         self._in_flight = 0
@@ -231,10 +253,14 @@ class Interpreter:
                 except _Finished:
                     self._commit()
                     return
-                if self._on_commit is not None and len(self._events) != self._committed_events:
+                if self._on_commit is not None and (
+                    len(self._events) != self._committed_events or self._spawning or self._stopping
+                ):
                     self._commit()
             if self._done:
                 return
+            if self._spawning or self._stopping:  # restored from a checkpoint that lists them
+                self._commit()
             try:
                 self._wait_for_work()
             except _Parked:
@@ -322,6 +348,48 @@ class Interpreter:
         if self._on_commit is not None:
             self._on_commit(self)
         self._committed_events = len(self._events)
+        if self._spawning or self._stopping:
+            self._child_effects()
+
+    def _child_effects(self) -> None:
+        """Create and stop the child executions the committed checkpoint lists (idempotent: a
+        worker that resumes from that checkpoint does it again)."""
+        runs = self.map_runs
+        assert runs is not None
+        while self._spawning:
+            child = self._spawning[0]
+            if child.alive and child.waiting == "spawn":
+                runs.start(self._child_start(child))
+                child.waiting = "execution"
+                assert child.task_token is not None
+                self._awaiting[child.task_token] = (child, child.attempt)
+            self._spawning.pop(0)
+        while self._stopping:
+            runs.stop(self._stopping[0])
+            self._stopping.pop(0)
+
+    def _child_start(self, child: Frame) -> ChildStart:
+        join = child.join
+        assert join is not None and child.child_arn is not None
+        owner = join.frame
+        return ChildStart(
+            parent_arn=self.execution.execution_arn,
+            entered_event_id=owner.entered_id,
+            map_run_arn=join.map_run_arn,
+            child_arn=child.child_arn,
+            definition=self._child_definition(owner),
+            input_text=dumps(child.input),
+            role_arn=self.execution.role_arn,
+        )
+
+    def _child_definition(self, owner: Frame) -> str:
+        st = owner.state
+        assert st is not None and st.processor is not None
+        key = st.processor.key
+        if key not in self._child_definitions:
+            raw = st.raw.get("ItemProcessor") or st.raw.get("Iterator") or {}
+            self._child_definitions[key] = processor_definition(dict(raw), self.plan.query_language)
+        return self._child_definitions[key]
 
     def _retire(self, frame: Frame) -> None:
         frame.alive = False
@@ -657,6 +725,9 @@ class Interpreter:
 
     def _abort_frame(self, frame: Frame, join: Join) -> None:
         self._retire(frame)
+        if frame.child_arn is not None:
+            self._stop_child(frame)
+            return
         st = frame.state
         if frame.child_join is not None:
             self._abort_children(frame.child_join)
@@ -679,7 +750,18 @@ class Interpreter:
         ex.error, ex.cause = err.error, err.cause
         self._finish()
 
+    def _stop_child(self, frame: Frame) -> None:
+        assert frame.child_arn is not None
+        if frame.task_token is not None:
+            self._awaiting.pop(frame.task_token, None)
+        self._stopping.append(frame.child_arn)
+
     def _finish(self) -> None:
+        # As AWS aborts a Map Run's children when its execution ends.
+        for frame in list(self._frames.values()):
+            if frame.child_arn is not None:
+                self._retire(frame)
+                self._stop_child(frame)
         self.execution.stop_date = self.clock.now()
         self._done = True
         raise _Finished
@@ -1036,6 +1118,9 @@ class Interpreter:
             self._add_timer(now + float(frame.task_heartbeat), ("heartbeat_check", frame, (frame.attempt,)))
 
     def _callback_done(self, frame: Frame, attempt: int, outcome: TaskOutcome) -> None:
+        if frame.alive and frame.waiting == "execution":
+            self._child_execution_done(frame, outcome)
+            return
         if not frame.alive or frame.attempt != attempt or frame.waiting != "callback":
             return
         if outcome.status is TaskTokenStatus.SUCCEEDED:
@@ -1044,6 +1129,14 @@ class Interpreter:
             self._task_error(frame, StatesError(outcome.error, outcome.cause))  # type: ignore[arg-type]
         else:
             self._task_timed_out(frame, attempt)
+
+    def _child_execution_done(self, frame: Frame, outcome: TaskOutcome) -> None:
+        """A Distributed Map child execution ended: its frame ends as a quiet iteration would."""
+        frame.waiting = ""
+        if outcome.status is TaskTokenStatus.SUCCEEDED:
+            self._frame_succeeded(frame, json.loads(outcome.output or "null"))
+        else:  # FAILED, or TIMED_OUT / ABORTED: a failed iteration all the same
+            self._frame_failed(frame, StatesError(outcome.error, outcome.cause))  # type: ignore[arg-type]
 
     def _heartbeat_check(self, frame: Frame, attempt: int) -> None:
         if (
@@ -1363,6 +1456,8 @@ class Interpreter:
             run_id = self.ids.uuid4()
             label = st.label or st.name[:40]
             arn = self.partition.map_run_arn(self.execution.state_machine_name, label, run_id)
+            join.map_run_arn = arn
+            join.external = self.map_runs is not None and self.map_runs.accepts(self._child_definition(frame))
             self._emit(frame, "MapRunStarted", {"mapRunArn": arn})
         if not items:
             self._join_succeeded(join)
@@ -1469,6 +1564,13 @@ class Interpreter:
                 frame, join, st.processor, index, frame.last_event, quiet=st.distributed
             )
             join.active.add(child)
+            if join.external:
+                # The iteration is a child execution, created once this is committed.
+                child.child_arn = child_execution_arn(join.map_run_arn, index, self.execution.redrive_count)
+                child.task_token = child_token(child.child_arn)
+                child.input, child.waiting = child_input, "spawn"
+                self._spawning.append(child)
+                continue
             if not child.quiet:
                 self._emit(child, "MapIterationStarted", {"index": index, "name": st.name})
             self._runnable.append(("enter", child, (st.processor.start_at, child_input)))
