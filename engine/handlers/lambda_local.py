@@ -18,8 +18,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -145,7 +143,7 @@ def parse_function_name(name: str) -> tuple[str, str | None]:
 class LocalLambdaHandler:
     """Serves Lambda resources from local Python functions.
 
-    Each function runs on a thread of this handler's own pool and is given its configured
+    Each function runs on a thread of its own (see `_Runner`) and is given its configured
     timeout (Lambda's 3 s default when none is set): past it the invocation fails as Lambda's
     does, with `Lambda.Unknown` and "Task timed out after N seconds", while the abandoned call
     finishes on its thread and its result is dropped (Python cannot kill a thread).
@@ -165,8 +163,7 @@ class LocalLambdaHandler:
         import uuid
 
         self._request_ids = request_ids or (lambda: str(uuid.uuid4()))
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        self._idle: list[_Runner] = []  # list.pop/append are atomic: no lock needed
 
     def add(self, name: str, function: LambdaFunction, *, timeout: float | None = None) -> None:
         self._functions[name] = function
@@ -264,21 +261,14 @@ class LocalLambdaHandler:
         )
         # The runtime hands the function a fresh decoding of the request body, never our own objects.
         event_copy = json.loads(dumps({} if event is None else event))
-        future = self._executor().submit(_run_function, function, event_copy, context)
-        try:
-            return future.result(timeout=timeout)
-        except FutureTimeout:
+        runner = self._idle.pop() if self._idle else _Runner()
+        outcome = runner.run(lambda: _run_function(function, event_copy, context), timeout)
+        if outcome is None:  # the runner is abandoned to the overrunning call
             stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             message = f"{stamp} {request_id} Task timed out after {timeout:.2f} seconds"
             return "ok", "", {"errorMessage": message}
-
-    def _executor(self) -> ThreadPoolExecutor:
-        # Sized for hung functions: an abandoned call keeps its thread until it returns.
-        if self._pool is None:
-            with self._pool_lock:
-                if self._pool is None:
-                    self._pool = ThreadPoolExecutor(max_workers=256, thread_name_prefix="statelane-lambda")
-        return self._pool
+        self._idle.append(runner)
+        return outcome
 
     def _not_found(self, name: str, request: TaskRequest) -> StatesError:
         arn = f"arn:aws:lambda:{request.region}:123456789012:function:{name}:$LATEST"
@@ -289,9 +279,51 @@ class LocalLambdaHandler:
         )
 
 
-def _run_function(
-    function: LambdaFunction, event: Any, context: LambdaContext
-) -> tuple[str, str, dict[str, Any] | None]:
+Invocation = tuple[str, str, dict[str, Any] | None]
+
+
+class _Runner:
+    """A thread that runs one function call at a time, for a caller that waits with a deadline.
+
+    The call is handed over with two locks rather than a Future: half the cost per call,
+    which is most of what a local Lambda task costs. A call that overruns its deadline keeps
+    the thread; the runner is dropped and its thread ends when the call returns.
+    """
+
+    def __init__(self) -> None:
+        self._go = threading.Lock()
+        self._go.acquire()
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._job: Callable[[], Invocation] | None = None
+        self._result: Invocation | None = None
+        self._abandoned = False
+        threading.Thread(target=self._loop, name="statelane-lambda", daemon=True).start()
+
+    def run(self, job: Callable[[], Invocation], timeout: float) -> Invocation | None:
+        """The job's result, or None when it did not finish within `timeout` seconds."""
+        self._job = job
+        self._go.release()
+        if self._done.acquire(timeout=timeout):
+            result, self._result = self._result, None
+            return result
+        # If the call ends between the failed acquire and this flag, the thread stays parked
+        # on `_go` (a daemon, one per such near-miss): cheaper than a lock around every call.
+        self._abandoned = True
+        return None
+
+    def _loop(self) -> None:
+        while True:
+            self._go.acquire()
+            job, self._job = self._job, None
+            assert job is not None
+            self._result = job()
+            self._done.release()
+            if self._abandoned:
+                return
+
+
+def _run_function(function: LambdaFunction, event: Any, context: LambdaContext) -> Invocation:
     """One invocation inside the "runtime": the function's result or its error document."""
     request_id = context.aws_request_id
     try:
