@@ -7,6 +7,7 @@ real-clock run shorter than its waits is reported as such; these tests make sure
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -15,10 +16,11 @@ from typing import Any
 
 import pytest
 
-from benchmarks.configs import CONFIGS, IN_PROCESS, MOTO, Config
+from benchmarks.configs import CONFIGS, IN_PROCESS, MOTO, POSTGRES_ENV, Config
 from benchmarks.runner import FAST_FORWARD, REAL, Options, Row, measure_row, plan, ratio_vs_moto
 from benchmarks.sample import CAPPED, OK, TIMED_OUT, WRONG, Sample
 from benchmarks.workloads import WORKLOADS_DIR, first_difference, load_workloads
+from tests.engine.test_store_postgres_fixtures import REQUIRE_ENV, require_server, server_url, unavailable
 
 REPO = Path(__file__).resolve().parent.parent
 WORKLOADS = load_workloads()
@@ -41,19 +43,25 @@ def results_by_key(document: dict[str, Any]) -> dict[tuple[str, str, str], dict[
     return {(r["workload"], r["config"], r["clock"]): r for r in document["results"]}
 
 
-def test_small_workloads_pass_in_every_available_configuration(tmp_path: Path) -> None:
+def test_small_workloads_pass_in_every_available_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    configs = ["express", "standard", "standard-sqlite", "cli"]
+    if unavailable() is None or os.environ.get(REQUIRE_ENV):  # the PostgreSQL rows need a server
+        configs.append("standard-postgres")
+        monkeypatch.setenv(POSTGRES_ENV, server_url())
     code, document = run_suite(
         tmp_path,
         "--workloads",
         "intrinsics-heavy,retry-catch",
         "--configs",
-        "express,standard,standard-sqlite,cli",
+        ",".join(configs),
         "--clocks",
         "fast-forward",
     )
     results = results_by_key(document)
     assert code == 0
-    for config in ("express", "standard", "standard-sqlite", "cli"):
+    for config in configs:
         row = results[("intrinsics-heavy", config, REAL)]
         assert row["outcome"] == OK
         assert row["median_wall_s"] > 0 and row["parse_s"] > 0 and row["peak_rss_mb"] > 5
@@ -149,3 +157,20 @@ def test_a_sample_past_the_timeout_is_killed_and_reported() -> None:
         measure_row(row, Options(runs=3, timeout_s=0.05))
         assert [s.outcome for s in row.samples] == [TIMED_OUT]
         assert row.outcome == TIMED_OUT and row.rate is None
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_the_fleet_benchmark_checks_every_execution_it_times(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks import fleet
+
+    if store == "postgres":
+        require_server()
+        monkeypatch.setenv(POSTGRES_ENV, server_url())
+    row = fleet.measure(store, workers=2, executions=6, concurrency=2)
+    assert row.problem is None
+    assert row.wall_s is not None and row.executions_per_s == pytest.approx(6 / row.wall_s)
+    assert row.events_per_s == pytest.approx(6 * fleet.EVENTS_PER_EXECUTION / row.wall_s)
+    text = fleet.markdown([row], {"date": "d", "machine": "m", "executions": 6, "concurrency": 2, "runs": 1})
+    assert f"| {store} | 2 |" in text
