@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from typing import Annotated
 
 import typer
@@ -31,6 +32,14 @@ def serve_command(
     lift_limits: Annotated[
         bool, typer.Option("--lift-limits", help="Lift AWS's payload and history quotas.")
     ] = False,
+    mock_config: Annotated[
+        str | None,
+        typer.Option(
+            "--mock-config",
+            help="Step Functions Local mock configuration (default: SFN_MOCK_CONFIG); start executions "
+            "on STATE_MACHINE_ARN#TEST_CASE to use one of its test cases.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the AWS Step Functions API (JSON 1.0) and run the executions it starts.
 
@@ -39,7 +48,7 @@ def serve_command(
     """
     from engine.config import ConfigError, load_config
     from engine.handlers.lambda_local import LambdaSourceError
-    from engine.handlers.mocks import MockConfigError
+    from engine.handlers.mocks import MOCK_CONFIG_ENV, MockConfigError
     from engine.handlers.registry import PluginError
     from engine.server import Credentials, ServerOptions, StatelaneServer
     from engine.store.errors import StoreError
@@ -56,6 +65,7 @@ def serve_command(
         concurrency=concurrency,
         credentials=credentials,
         lift_limits=lift_limits,
+        mock_config=mock_config or os.environ.get(MOCK_CONFIG_ENV) or None,
     )
     try:
         options.config = load_config(config_file)

@@ -73,6 +73,8 @@ class DurableEngine:
     lease_seconds: float = 30.0
     #: Timers farther away than this park the execution instead of keeping a worker busy.
     park_after: float | None = 2.0
+    #: Handlers for one execution instead of `handlers` (the server's mocked test cases).
+    handlers_for: Callable[[ExecutionRecord], HandlerRegistry] | None = None
     _children: _FleetChildren | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------------ starting
@@ -151,7 +153,7 @@ class DurableEngine:
         interp = Interpreter(
             machine.plan,
             execution,
-            handlers=self.handlers,
+            handlers=self.handlers if self.handlers_for is None else self.handlers_for(record),
             clock=self.clock,
             ids=self.ids,
             partition=self.partition,

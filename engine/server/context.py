@@ -18,11 +18,13 @@ from engine.api import compile_machine
 from engine.clock import Clock, RealClock
 from engine.durable import DurableEngine
 from engine.handlers.base import HandlerRegistry
+from engine.handlers.mocks import MockConfig, MockConfigError, MockingRegistry
 from engine.ids import IdSource, Partition
 from engine.server.errors import ApiError
 from engine.server.meta import ServerMeta
 from engine.server.threads import DaemonPool
 from engine.store import Store
+from engine.store.records import ExecutionRecord
 
 #: A definition is JSON on AWS (never YAML); this name makes the loader insist on it.
 _JSON_NAME = "definition.json"
@@ -41,7 +43,10 @@ class ServiceContext:
     express_pool: DaemonPool = field(default_factory=lambda: DaemonPool(16, "statelane-express"))
     #: CreateStateMachine's check-then-write and UpdateStateMachine are one step each.
     machines_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Step Functions Local's mock configuration: `<stateMachineArn>#<TestCase>` starts use it.
+    mocks: MockConfig | None = None
     engine: DurableEngine = field(init=False)
+    _mocked: dict[tuple[str, str], MockingRegistry] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
         self.engine = DurableEngine(
@@ -55,6 +60,36 @@ class ServiceContext:
 
     def close(self) -> None:
         self.express_pool.close()
+
+    def mocked_handlers(self, state_machine_name: str, test_case: str) -> MockingRegistry:
+        """The handlers of a test case: one registry per (machine, test case), so the invocation
+        counts of an execution survive its parking and resumption in this process.
+
+        Raises ApiError (ValidationException) for a test case the configuration does not have.
+        """
+        key = (state_machine_name, test_case)
+        with self.machines_lock:
+            found = self._mocked.get(key)
+            if found is None:
+                if self.mocks is None:
+                    raise ApiError(
+                        "ValidationException",
+                        f"Test case '{test_case}' was requested but this server has no mock configuration "
+                        "(start it with --mock-config FILE or SFN_MOCK_CONFIG)",
+                    )
+                try:
+                    case = self.mocks.test_case(state_machine_name, test_case)
+                except MockConfigError as exc:
+                    raise ApiError("ValidationException", str(exc)) from None
+                found = self._mocked[key] = MockingRegistry(self.handlers, case)
+        return found
+
+    def handlers_for(self, record: ExecutionRecord) -> HandlerRegistry:
+        """The execution's handlers: its test case's when it was started with one."""
+        test_case = self.meta.test_case(record.arn)
+        if test_case is None:
+            return self.handlers
+        return self.mocked_handlers(record.state_machine_name, test_case)
 
 
 def load_definition(text: str, *, express: bool = False) -> Document:

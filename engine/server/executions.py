@@ -14,6 +14,7 @@ from typing import Any, Final
 
 from engine.api import parse_input, run
 from engine.execution import Execution
+from engine.handlers.mocks import split_test_case
 from engine.ids import IdSource
 from engine.server.arns import check_name, execution_arn, parse_arn, state_machine_arn
 from engine.server.context import ServiceContext, page_size, page_token, read_page_token
@@ -33,24 +34,36 @@ log = logging.getLogger("statelane.server")
 
 #: Detail members that carry execution data (left out with includeExecutionData=false).
 _DATA_MEMBERS: Final = ("input", "output", "parameters")
+#: The lease holder that queues a mocked execution once its test case is recorded.
+_API_WORKER: Final = "statelane-api"
 #: What AWS bills a synchronous express execution for at least (observed: 64 MB, 100 ms steps).
 _BILLED_MEMORY_MB: Final = 64
 
 
 def start_execution(ctx: ServiceContext, req: StartExecutionInput) -> dict[str, Any]:
-    machine, name, input_text = _prepare_start(ctx, req)
+    machine, name, input_text, test_case = _prepare_start(ctx, req)
     if machine.type is StateMachineType.EXPRESS:
-        return _start_express_async(ctx, machine, name, input_text)
-    started = ctx.store.start_execution(machine.arn, name, input_text, now=ctx.clock.now(), queued=True)
-    return {"executionArn": started.execution.arn, "startDate": started.execution.start_date}
+        return _start_express_async(ctx, machine, name, input_text, test_case)
+    if test_case is None:
+        started = ctx.store.start_execution(machine.arn, name, input_text, now=ctx.clock.now(), queued=True)
+        return {"executionArn": started.execution.arn, "startDate": started.execution.start_date}
+    # Record the test case before any worker can claim the execution, then queue it.
+    now = ctx.clock.now()
+    started = ctx.store.start_execution(machine.arn, name, input_text, now=now, queued=False)
+    record = started.execution
+    if started.created:
+        ctx.meta.set_test_case(record.arn, test_case)
+        ctx.store.acquire(_API_WORKER, record.arn, lease_seconds=60, now=now)
+        ctx.store.release(_API_WORKER, record.arn, wake_at=now)
+    return {"executionArn": record.arn, "startDate": record.start_date}
 
 
 def start_sync_execution(ctx: ServiceContext, req: StartExecutionInput) -> dict[str, Any]:
     """Run an express execution to its end here; HTTP 200 whatever its outcome (it is in `status`)."""
-    machine, name, input_text = _prepare_start(ctx, req)
+    machine, name, input_text, test_case = _prepare_start(ctx, req)
     if machine.type is not StateMachineType.EXPRESS:
         raise type_not_supported()
-    execution = _run_express(ctx, machine, name, input_text, IdSource())
+    execution = _run_express(ctx, machine, name, input_text, IdSource(), test_case)
     out = execution.describe()
     out.pop("redriveCount", None)
     if req.includedData == "METADATA_ONLY":
@@ -146,15 +159,23 @@ def redrive_execution(ctx: ServiceContext, req: RedriveExecutionInput) -> dict[s
 # ------------------------------------------------------------------ helpers
 
 
-def _prepare_start(ctx: ServiceContext, req: StartExecutionInput) -> tuple[StateMachineRecord, str, str]:
-    arn = state_machine_arn(req.stateMachineArn)
+def _prepare_start(
+    ctx: ServiceContext, req: StartExecutionInput
+) -> tuple[StateMachineRecord, str, str, str | None]:
+    """(machine, execution name, input, test case): Step Functions Local's `<arn>#<TestCase>`
+    names a test case of the server's mock configuration."""
+    machine_arn, test_case = split_test_case(req.stateMachineArn)
+    arn = state_machine_arn(machine_arn)
     name = check_name(req.name) if req.name is not None else ctx.ids.uuid4()
     input_text, _ = parse_input(req.input if req.input is not None else "{}", lift_limits=ctx.lift_limits)
-    return ctx.store.get_state_machine(arn.text), name, input_text
+    machine = ctx.store.get_state_machine(arn.text)
+    if test_case is not None:
+        ctx.mocked_handlers(machine.name, test_case)  # an unknown test case fails the start
+    return machine, name, input_text, test_case
 
 
 def _start_express_async(
-    ctx: ServiceContext, machine: StateMachineRecord, name: str, input_text: str
+    ctx: ServiceContext, machine: StateMachineRecord, name: str, input_text: str, test_case: str | None
 ) -> dict[str, Any]:
     ids = _PresetRunId(ctx.ids.uuid4())
     arn = ctx.partition.express_execution_arn(machine.name, name, ids.run_id)
@@ -162,7 +183,7 @@ def _start_express_async(
 
     def work() -> None:
         try:
-            execution = _run_express(ctx, machine, name, input_text, ids)
+            execution = _run_express(ctx, machine, name, input_text, ids, test_case)
             log.info("express execution %s ended %s", execution.execution_arn, execution.status.value)
         except Exception:
             log.exception("express execution %s could not run", arn)
@@ -172,7 +193,12 @@ def _start_express_async(
 
 
 def _run_express(
-    ctx: ServiceContext, machine: StateMachineRecord, name: str, input_text: str, ids: IdSource
+    ctx: ServiceContext,
+    machine: StateMachineRecord,
+    name: str,
+    input_text: str,
+    ids: IdSource,
+    test_case: str | None = None,
 ) -> Execution:
     return run(
         machine.definition,
@@ -180,7 +206,7 @@ def _run_express(
         name=name,
         state_machine_name=machine.name,
         express=True,
-        handlers=ctx.handlers,
+        handlers=ctx.handlers if test_case is None else ctx.mocked_handlers(machine.name, test_case),
         clock=ctx.clock,
         ids=ids,
         partition=ctx.partition,

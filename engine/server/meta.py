@@ -1,7 +1,8 @@
-"""What the API keeps about resources that the execution store does not: tags, logging settings.
+"""What the API keeps about resources that the execution store does not: tags, logging settings,
+the mock test case an execution runs.
 
-The store is about running executions; tags and a state machine's logging/tracing
-configuration matter only to API callers, so they live in the server's own small
+The store is about running executions; tags, a state machine's logging/tracing
+configuration and Step Functions Local's test cases matter only to this API's callers, so they live in the server's own small
 SQLite file next to the store (`statelane.db` -> `statelane.api.db`), or in memory
 when the store is `memory://`. Keyed by ARN; deleting a state machine drops its rows.
 """
@@ -20,6 +21,7 @@ _SCHEMA: Final = (
     "CREATE TABLE IF NOT EXISTS tags (arn TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, "
     "PRIMARY KEY (arn, key))",
     "CREATE TABLE IF NOT EXISTS machine_options (arn TEXT PRIMARY KEY, options TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS execution_test_cases (arn TEXT PRIMARY KEY, test_case TEXT NOT NULL)",
 )
 
 
@@ -94,6 +96,23 @@ class ServerMeta:
             conn.execute(
                 "INSERT OR REPLACE INTO machine_options (arn, options) VALUES (?, ?)",
                 (arn, json.dumps(options, sort_keys=True)),
+            )
+
+    # ------------------------------------------------------------------ mock test cases
+
+    def test_case(self, execution_arn: str) -> str | None:
+        """The mock test case the execution was started with (`<stateMachineArn>#<TestCase>`)."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT test_case FROM execution_test_cases WHERE arn = ?", (execution_arn,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_test_case(self, execution_arn: str, test_case: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO execution_test_cases (arn, test_case) VALUES (?, ?)",
+                (execution_arn, test_case),
             )
 
     def forget(self, arn: str) -> None:

@@ -17,6 +17,7 @@ import socket
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -24,6 +25,7 @@ import uvicorn
 from engine.config import StatelaneConfig
 from engine.durable import DurableEngine, default_worker_id, run_workers
 from engine.handlers.base import HandlerRegistry
+from engine.handlers.mocks import MockConfig, load_mock_config
 from engine.handlers.registry import build_registry
 from engine.handlers.sns_local import local_handlers
 from engine.ids import IdSource, Partition
@@ -52,6 +54,9 @@ class ServerOptions:
     partition: Partition = field(default_factory=Partition)
     #: Handlers to use instead of building them from `config` and `lambdas` (embedders, tests).
     handlers: HandlerRegistry | None = None
+    #: Step Functions Local's mock configuration (a path or a parsed one): StartExecution on
+    #: `<stateMachineArn>#<TestCase>` runs that test case's mocked responses.
+    mock_config: MockConfig | str | Path | None = None
 
 
 class StatelaneServer:
@@ -75,6 +80,9 @@ class StatelaneServer:
                 )
                 local.bind(self.handlers)
             self.meta = ServerMeta(meta_path_for(self.store.url))
+            mocks = options.mock_config
+            if mocks is not None and not isinstance(mocks, MockConfig):
+                mocks = load_mock_config(mocks)
         except BaseException:
             if self._owns_store:
                 self.store.close()
@@ -86,6 +94,7 @@ class StatelaneServer:
             partition=options.partition,
             ids=self.ids,
             lift_limits=options.lift_limits,
+            mocks=mocks,
         )
         self.app = StepFunctionsApp(
             self.ctx, credentials=options.credentials, max_body_bytes=options.max_body_bytes
@@ -169,6 +178,7 @@ class StatelaneServer:
                 worker_id=f"{base}#serve{index}",
                 lease_seconds=options.lease_seconds,
                 park_after=options.park_after,
+                handlers_for=self.ctx.handlers_for if self.ctx.mocks is not None else None,
             )
 
         self._workers = threading.Thread(

@@ -199,6 +199,19 @@ def test_usage_errors_exit_2() -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in busy.stderr
 
 
+def test_a_bad_mock_configuration_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "mocks.json").write_text('{"MockedResponses": {"R": {"zero": {"Return": 1}}}}')
+    bad = runner.invoke(
+        app, ["serve", "--db", "memory://", "--port", "0", "--mock-config", str(tmp_path / "mocks.json")]
+    )
+    assert bad.exit_code == 2
+    assert "zero" in bad.stderr and "Traceback" not in bad.stderr
+    missing = runner.invoke(
+        app, ["serve", "--db", "memory://", "--port", "0", "--mock-config", str(tmp_path / "no.json")]
+    )
+    assert missing.exit_code == 2 and "no.json" in missing.stderr
+
+
 # ------------------------------------------------------------------ the AWS CLI
 
 
