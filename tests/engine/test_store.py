@@ -458,7 +458,8 @@ def test_a_task_tokens_deadline_is_not_pending_work_but_a_timer_before_it_is(sto
     store.commit_transition(waiting.arn, [], None, wake_at=T0 + 30)
     assert store.has_pending_work(T0)
     store.commit_transition(waiting.arn, [], None, wake_at=T0 + 86_400.2)
-    store.complete_task_token("tok", TaskOutcome.success("{}"), now=T0 + 1)  # answered: the execution is queued
+    # Answered: the execution is queued.
+    store.complete_task_token("tok", TaskOutcome.success("{}"), now=T0 + 1)
     assert store.has_pending_work(T0 + 1)
 
 
