@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from typing import Annotated, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,6 +22,9 @@ from cli.options import (
     StateMachineNameOption,
 )
 from cli.run import EXIT_FAILED, _fail_usage, _read_input
+
+if TYPE_CHECKING:
+    from engine.callbacks import StoreCallbacks
 
 
 @app.command("start")
@@ -194,18 +197,15 @@ def redrive_command(
         typer.echo(f"{record.name}: redriven (redrive {record.redrive_count}); a worker will resume it")
 
 
-def _answer(db: str | None, token: str, outcome: Any, *, heartbeat: bool = False) -> None:
+def _answer(db: str | None, send: Callable[[StoreCallbacks], None]) -> None:
+    from engine.callbacks import StoreCallbacks
     from engine.store import open_store
     from engine.store.errors import StoreError
 
     try:
         store = open_store(db)
         try:
-            now = time.time()
-            if heartbeat:
-                store.heartbeat_task_token(token, now=now)
-            else:
-                store.complete_task_token(token, outcome, now=now)
+            send(StoreCallbacks(store))
         finally:
             store.close()
     except StoreError as exc:
@@ -219,13 +219,7 @@ def send_task_success_command(
     db: DbOption = None,
 ) -> None:
     """SendTaskSuccess: complete a `.waitForTaskToken` task with OUTPUT."""
-    from engine.store.records import TaskOutcome
-
-    try:
-        json.loads(output)
-    except ValueError as exc:
-        raise _fail_usage(f"Invalid Output: --output is not JSON ({exc})") from None
-    _answer(db, token, TaskOutcome.success(output))
+    _answer(db, lambda answer: answer.send_task_success(token, output))
 
 
 @app.command("send-task-failure")
@@ -236,9 +230,7 @@ def send_task_failure_command(
     db: DbOption = None,
 ) -> None:
     """SendTaskFailure: fail a `.waitForTaskToken` task with ERROR and CAUSE."""
-    from engine.store.records import TaskOutcome
-
-    _answer(db, token, TaskOutcome.failure(error, cause))
+    _answer(db, lambda answer: answer.send_task_failure(token, error, cause))
 
 
 @app.command("send-task-heartbeat")
@@ -247,4 +239,4 @@ def send_task_heartbeat_command(
     db: DbOption = None,
 ) -> None:
     """SendTaskHeartbeat: tell a task with HeartbeatSeconds that its worker is still at it."""
-    _answer(db, token, None, heartbeat=True)
+    _answer(db, lambda answer: answer.send_task_heartbeat(token))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -48,7 +49,12 @@ class Callbacks(Protocol):
 
 
 class StoreCallbacks:
-    """Tokens in the durable store."""
+    """Tokens in the durable store; also the Python API that answers them (any process).
+
+        StoreCallbacks(open_store("sqlite:///statelane.db")).send_task_success(token, '{"ok": true}')
+
+    The answer is recorded once and queues the execution; a worker on the store resumes it.
+    """
 
     def __init__(self, store: Store) -> None:
         self._store = store
@@ -82,6 +88,33 @@ class StoreCallbacks:
         # Already answered or timed out: the interpreter's own attempt check decides.
         with contextlib.suppress(TaskTokenError):
             self._store.complete_task_token(token, TaskOutcome.timed_out(), now=now)
+
+    # ------------------------------------------------------------------ the answering side
+
+    def send_task_success(self, token: str, output: str, *, now: float | None = None) -> None:
+        """SendTaskSuccess: `output` must be JSON text (InvalidOutput otherwise)."""
+        check_output(token, output)
+        self._store.complete_task_token(token, TaskOutcome.success(output), now=_now(now))
+
+    def send_task_failure(
+        self, token: str, error: str | None = None, cause: str | None = None, *, now: float | None = None
+    ) -> None:
+        self._store.complete_task_token(token, TaskOutcome.failure(error, cause), now=_now(now))
+
+    def send_task_heartbeat(self, token: str, *, now: float | None = None) -> None:
+        self._store.heartbeat_task_token(token, now=_now(now))
+
+
+def _now(now: float | None) -> float:
+    return time.time() if now is None else now
+
+
+def check_output(token: str, output: str) -> None:
+    """SendTaskSuccess's output must be JSON text."""
+    try:
+        json.loads(output)
+    except ValueError as exc:
+        raise InvalidOutput(token, f"Invalid Output: '{exc}'") from None
 
 
 @dataclass(frozen=True)
@@ -135,10 +168,7 @@ class MemoryCallbacks:
 
     def send_task_success(self, token: str, output: str) -> None:
         """SendTaskSuccess: `output` must be JSON text."""
-        try:
-            json.loads(output)
-        except ValueError:
-            raise InvalidOutput(token, f"Invalid Output: '{output}' is not JSON") from None
+        check_output(token, output)
         self._complete(token, TaskOutcome.success(output))
 
     def send_task_failure(self, token: str, error: str | None = None, cause: str | None = None) -> None:

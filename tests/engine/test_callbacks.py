@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine.api import build_handlers, run
-from engine.callbacks import MemoryCallbacks
+from engine.callbacks import InvalidOutput, MemoryCallbacks, StoreCallbacks
 from engine.clock import VirtualClock
 from engine.durable import DurableEngine
 from engine.execution import ExecutionStatus
@@ -176,3 +176,37 @@ def test_a_token_answered_before_the_request_returns_is_accepted() -> None:
     ex = run(machine(), '{"who": "fi"}', lambdas={"ask": answer_at_once}, callbacks=callbacks)
     assert ex.status == "SUCCEEDED", ex.cause
     assert ex.output["answer"] == {"fast": True}
+
+
+def test_the_python_api_answers_stored_tokens_as_the_cli_and_the_http_api_do(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path}/api.db")
+    inbox = Inbox()
+    clock = VirtualClock(start=T0)
+    engine = DurableEngine(
+        store=store, handlers=build_handlers({"ask": inbox.ask}), clock=clock, worker_id="w"
+    )
+    answers = StoreCallbacks(store)
+    engine.start("approval", machine(HeartbeatSeconds=60), '{"who": "al"}', name="yes")
+    engine.start("approval", machine(), '{"who": "bo"}', name="no")
+    engine.work_once(limit=2)
+    yes, no = inbox.tokens
+    with pytest.raises(InvalidOutput):
+        answers.send_task_success(yes, "not json", now=clock.now())
+    clock.advance(50)
+    answers.send_task_heartbeat(yes, now=clock.now())
+    clock.advance(50)  # past the first heartbeat deadline, not past the renewed one
+    answers.send_task_success(yes, '{"approved": true}', now=clock.now())
+    answers.send_task_failure(no, "Rejected", "not today", now=clock.now())
+    with pytest.raises(TaskDoesNotExist):
+        answers.send_task_failure(no, "Again")
+    with pytest.raises(InvalidToken):
+        answers.send_task_heartbeat("no-such-token")
+    assert engine.work_once(limit=2) == 2
+    assert json.loads(store.get_execution("yes").output or "null")["answer"] == {"approved": True}
+    rejected = store.get_execution("no")
+    assert (rejected.status, rejected.error, rejected.cause) == (
+        ExecutionStatus.FAILED,
+        "Rejected",
+        "not today",
+    )
+    store.close()
