@@ -14,7 +14,7 @@ from engine.callbacks import InvalidOutput, MemoryCallbacks, StoreCallbacks
 from engine.clock import VirtualClock
 from engine.durable import DurableEngine
 from engine.execution import ExecutionStatus
-from engine.store import open_store
+from engine.store import Store, open_store
 from engine.store.errors import InvalidToken, TaskDoesNotExist, TaskTimedOut
 from engine.store.records import TaskOutcome
 
@@ -109,13 +109,19 @@ def test_timeout_while_waiting_for_the_token() -> None:
         callbacks.send_task_success(inbox.tokens[0], "{}")
 
 
-def test_durable_execution_parks_until_the_token_is_answered(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path}/cb.db")
+def durable(path: Path) -> tuple[Store, Inbox, VirtualClock, DurableEngine]:
+    """A store, an approver's inbox and a worker on a virtual clock."""
+    store = open_store(f"sqlite:///{path}")
     inbox = Inbox()
     clock = VirtualClock(start=T0)
     engine = DurableEngine(
         store=store, handlers=build_handlers({"ask": inbox.ask}), clock=clock, worker_id="w"
     )
+    return store, inbox, clock, engine
+
+
+def test_durable_execution_parks_until_the_token_is_answered(tmp_path: Path) -> None:
+    store, inbox, clock, engine = durable(tmp_path / "cb.db")
     engine.start("approval", machine(), '{"who": "di"}', name="a")
     assert engine.work_once() == 1
     parked = store.get_execution("a")
@@ -143,12 +149,7 @@ def test_durable_execution_parks_until_the_token_is_answered(tmp_path: Path) -> 
 
 
 def test_durable_heartbeat_timeout(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path}/hb.db")
-    inbox = Inbox()
-    clock = VirtualClock(start=T0)
-    engine = DurableEngine(
-        store=store, handlers=build_handlers({"ask": inbox.ask}), clock=clock, worker_id="w"
-    )
+    store, _inbox, clock, engine = durable(tmp_path / "hb.db")
     engine.start(
         "approval",
         machine(HeartbeatSeconds=10, Catch=[{"ErrorEquals": ["States.HeartbeatTimeout"], "Next": "Late"}])
@@ -179,12 +180,7 @@ def test_a_token_answered_before_the_request_returns_is_accepted() -> None:
 
 
 def test_the_python_api_answers_stored_tokens_as_the_cli_and_the_http_api_do(tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path}/api.db")
-    inbox = Inbox()
-    clock = VirtualClock(start=T0)
-    engine = DurableEngine(
-        store=store, handlers=build_handlers({"ask": inbox.ask}), clock=clock, worker_id="w"
-    )
+    store, inbox, clock, engine = durable(tmp_path / "api.db")
     answers = StoreCallbacks(store)
     engine.start("approval", machine(HeartbeatSeconds=60), '{"who": "al"}', name="yes")
     engine.start("approval", machine(), '{"who": "bo"}', name="no")
