@@ -78,9 +78,12 @@ def test_in_memory_execution_waits_for_send_task_success() -> None:
 def test_send_task_failure_without_error_or_cause_is_caught_as_nulls() -> None:
     inbox = Inbox()
     callbacks = MemoryCallbacks()
-    threading.Thread(
-        target=lambda: (inbox.arrived.wait(5), callbacks.send_task_failure(inbox.tokens[0]))
-    ).start()
+
+    def answer() -> None:
+        inbox.arrived.wait(5)
+        callbacks.send_task_failure(inbox.tokens[0])
+
+    threading.Thread(target=answer).start()
     ex = run(
         machine(Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Done"}])
         .replace('"End": true', '"Next": "Done"')
