@@ -20,6 +20,7 @@ from engine.history import HistoryEvent, JsonText, RenderedVariables, details_me
 from engine.interpreter import Frame, Interpreter, Join, Step
 
 VERSION = 1
+_COLLECTED_AGAIN = frozenset({"task_done", "callback_done"})
 
 
 class CheckpointError(ValueError):
@@ -33,7 +34,9 @@ def snapshot(interp: Interpreter) -> dict[str, Any]:
         "events": len(interp._events),
         "next_frame": max((f.id for f in frames), default=0) + 1,
         "frames": [_frame_doc(f) for f in frames],
-        "runnable": [_step_doc(s) for s in interp._runnable if s[0] != "task_done"],
+        # Completions are not copied: their frames still wait, so a restored execution collects
+        # them again (a task is invoked again; a token's answer is read again from the store).
+        "runnable": [_step_doc(s) for s in interp._runnable if s[0] not in _COLLECTED_AGAIN],
         # Checkpoints stay small: values already in the history (a state's input, a finished
         # iteration's output) and values derived from them (a Map's items) are referred to, not copied.
         "timers": [[when, _step_doc(step)] for when, _, step in sorted(interp._timers)],

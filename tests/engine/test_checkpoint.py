@@ -227,3 +227,41 @@ def test_checkpoint_must_match_the_recorded_events() -> None:
     interp.run()
     with pytest.raises(CheckpointError):
         restore(new_interpreter(), docs[3], [])
+
+
+def test_answers_collected_together_are_not_copied_into_the_checkpoint(tmp_path: Any) -> None:
+    """Two callback answers found in one look: the first one's transition commits while the second
+    still waits in the run queue; the checkpoint leaves it out and a resumed worker reads it again."""
+    from engine.durable import DurableEngine
+    from engine.store import TaskOutcome, open_store
+
+    def ask(event: Any, context: Any) -> Any:
+        return {}
+
+    def branch(name: str) -> dict[str, Any]:
+        task = {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "ask", "Payload": {"token.$": "$$.Task.Token"}},
+            "End": True,
+        }
+        return {"StartAt": name, "States": {name: task}}
+
+    machine = {
+        "StartAt": "Both",
+        "States": {"Both": {"Type": "Parallel", "Branches": [branch("A"), branch("B")], "End": True}},
+    }
+    store = open_store(f"sqlite:///{tmp_path}/s.db")
+    clock = VirtualClock(start=START)
+    engine = DurableEngine(store=store, handlers=build_handlers({"ask": ask}), clock=clock, worker_id="w")
+    record = engine.start("both", json.dumps(machine), "{}", name="x")
+    assert engine.work_once() == 1  # both tasks submitted; the execution parks
+    for token in store.list_task_tokens(record.arn):
+        store.complete_task_token(token.token, TaskOutcome.success('{"ok": true}'), now=clock.now())
+    assert engine.work_once() == 1
+    done = store.get_execution(record.arn)
+    assert (done.status.value, json.loads(done.output or "null")) == (
+        "SUCCEEDED",
+        [{"ok": True}, {"ok": True}],
+    )
+    store.close()
