@@ -565,3 +565,61 @@ def test_a_worker_dying_at_any_write_loses_no_item_and_runs_none_twice(store: St
     assert crashed > (150 if step == 1 else 20)
     # One child execution per item per map run: none was created twice, under another name.
     assert len(store.list_executions(state_machine="shop/fan")) == 6 * runs
+
+
+# ------------------------------------------------------------------ the AWS-recorded corpus
+
+
+def _distributed_cases() -> list[Any]:
+    from tests.conformance import harness
+
+    if not harness.available():  # the corpus lives beside the repository, in ../shared
+        return []
+    return [
+        case
+        for case in harness.load_cases()
+        if "DISTRIBUTED" in Path(case.definition_path).read_text()
+        and not case.express
+        and harness.skip_reason(case) is None
+    ]
+
+
+@pytest.mark.parametrize("case", _distributed_cases(), ids=lambda c: c.name)
+def test_every_recorded_distributed_map_gives_the_foreground_result_on_a_fleet(
+    store: Store, case: Any
+) -> None:
+    """The corpus's Distributed Maps (nested ones, tolerance paths, batching, labels, selectors),
+    run by two workers with children executions: result and history as in the foreground."""
+    from tests.conformance import harness
+
+    r = harness.runner()
+    definition = Path(case.definition_path).read_text()
+    input_text = Path(case.input_path).read_text()
+    if case.meta.get("input_time_relative"):
+        input_text = r.build_time_relative_input(case, input_text)
+    clock = VirtualClock(start=T0)
+    engines = [
+        DurableEngine(
+            store=store, handlers=harness._handlers(case, r), clock=clock, worker_id=f"w{i}", park_after=1.0
+        )
+        for i in range(2)
+    ]
+    fg = engines[0].start("conformance", definition, input_text, name="fg", queued=False)
+    engines[0].run_in_foreground(fg)
+    fg = store.get_execution(fg.arn)
+    arn = engines[0].start("conformance", definition, input_text, name="fleet").arn
+    fleet = Fleet.__new__(Fleet)
+    fleet.store, fleet.clock, fleet.engines = store, clock, engines
+    parent = fleet.run(arn)
+    fleet.drain(engines)
+    assert (parent.status, parent.error, parent.cause) == (fg.status, fg.error, fg.cause)
+    assert output(parent) == output(fg)
+    assert comparable(store.get_history(arn)) == comparable(store.get_history(fg.arn))
+    # Wherever a Map Run had items, they ran as child executions, and all of them ended.
+    history = store.get_history(arn)
+    had_items = any(e["type"] == "MapRunStarted" for e in history) and any(
+        e["type"] == "MapStateStarted" and e["mapStateStartedEventDetails"]["length"] for e in history
+    )
+    children = [e for e in store.list_executions() if e.arn not in (arn, fg.arn)]
+    assert bool(children) == had_items
+    assert all(c.status is not ExecutionStatus.RUNNING for c in children)
