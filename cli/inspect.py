@@ -66,13 +66,22 @@ def executions_command(
         str | None,
         typer.Option("--state-machine", help="Only executions of this state machine (name or ARN)."),
     ] = None,
+    map_run: Annotated[
+        str | None,
+        typer.Option("--map-run", help="Only the child executions of this Distributed Map run (its ARN)."),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many, newest first.")] = 50,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """List the executions in the store, newest first."""
+    from engine.map_runs import map_run_executions
     from engine.store import ExecutionStatus, StoreError, StoreNotFound
 
+    if map_run is not None and state_machine is not None:
+        _fail("give --state-machine or --map-run, not both")
+    if map_run is not None and ":mapRun:" not in map_run:
+        _fail(f"'{map_run}' is not a map run ARN (arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:ID)")
     wanted = None
     if status is not None:
         try:
@@ -89,7 +98,11 @@ def executions_command(
             typer.echo(f"no executions: {exc}")
         return
     try:
-        found = store.list_executions(status=wanted, state_machine=state_machine, limit=limit)
+        if map_run is not None:
+            children = map_run_executions(store, map_run)
+            found = [e for e in children if wanted is None or e.status is wanted][:limit]
+        else:
+            found = store.list_executions(status=wanted, state_machine=state_machine, limit=limit)
     except StoreError as exc:
         _fail(str(exc))
     finally:
@@ -99,7 +112,7 @@ def executions_command(
         return
     console = _console()
     if not found:
-        console.print("no executions" + (" match" if status or state_machine else " yet"))
+        console.print("no executions" + (" match" if status or state_machine or map_run else " yet"))
         return
     console.print(_executions_table(found, now=time.time()))
 

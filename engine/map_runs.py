@@ -15,8 +15,9 @@ parent performs what the checkpoint lists again. And effects are idempotent: a c
 name is derived from the Map Run, the item index and the redrive count, so starting it
 again finds the same execution, and issuing its token again is a no-op.
 
-Everything here is pure naming; the store-backed `ChildExecutions` is the durable
-engine's (engine.durable).
+Everything here is naming, and finding a Map Run's children among the executions of
+its machine (ListExecutions with a mapRunArn); the store-backed `ChildExecutions` is the
+durable engine's (engine.durable).
 """
 
 from __future__ import annotations
@@ -24,7 +25,12 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
+
+from engine.store.errors import InvalidToken
+
+if TYPE_CHECKING:
+    from engine.store import ExecutionRecord, Store
 
 #: Task tokens a parent waits on for its children: the prefix, then the child's execution ARN.
 TOKEN_PREFIX: Final = "maprun-child:"
@@ -115,3 +121,30 @@ def processor_definition(processor: dict[str, Any], query_language: str | None) 
         doc["QueryLanguage"] = query_language
     doc.update((k, v) for k, v in processor.items() if k != "ProcessorConfig")
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def map_run_executions(store: Store, map_run_arn: str) -> list[ExecutionRecord]:
+    """The Map Run's child executions, newest first (StateMachineDoesNotExist: no such run's machine).
+
+    A child's name is derived from its run, item index and redrive count, so the names of indices
+    `0 .. n-1` (n: the machine's executions, more than any run's items that started) find them
+    without an index of runs; a redriven parent's new children carry its redrive count.
+    """
+    candidates = store.list_executions(state_machine=child_machine_arn(map_run_arn))
+    by_arn = {record.arn: record for record in candidates}
+    found: dict[str, ExecutionRecord] = {}
+    redrives = 0
+    redrive = 0
+    while redrive <= redrives:
+        for index in range(len(candidates)):
+            arn = child_execution_arn(map_run_arn, index, redrive)
+            if arn in by_arn:
+                found[arn] = by_arn[arn]
+        if redrive == 0 and found:  # how often the parent was redriven bounds the redrive counts
+            try:
+                parent = store.get_task_token(child_token(next(iter(found)))).execution_arn
+                redrives = store.get_execution(parent).redrive_count
+            except InvalidToken:
+                pass
+        redrive += 1
+    return [record for record in candidates if record.arn in found]

@@ -16,6 +16,7 @@ from engine.api import parse_input, run
 from engine.execution import Execution
 from engine.handlers.mocks import split_test_case
 from engine.ids import IdSource
+from engine.map_runs import map_run_executions
 from engine.server.arns import check_name, execution_arn, parse_arn, state_machine_arn
 from engine.server.context import ServiceContext, page_size, page_token, read_page_token
 from engine.server.errors import ApiError, type_not_supported, validation
@@ -27,7 +28,7 @@ from engine.shapes import (
     StartExecutionInput,
     StopExecutionInput,
 )
-from engine.store.errors import ExecutionNotRunning
+from engine.store.errors import ExecutionNotRunning, StateMachineDoesNotExist
 from engine.store.records import ExecutionStatus, StateMachineRecord, StateMachineType
 
 log = logging.getLogger("statelane.server")
@@ -95,17 +96,25 @@ def describe_execution(ctx: ServiceContext, req: ExecutionArnInput) -> dict[str,
 
 
 def list_executions(ctx: ServiceContext, req: ListExecutionsInput) -> dict[str, Any]:
-    """Newest first; filters by status and by whether an execution was redriven."""
+    """Newest first; filters by status and by whether an execution was redriven. With a mapRunArn:
+    the Map Run's child executions."""
+    status = ExecutionStatus(req.statusFilter) if req.statusFilter else None
     if req.stateMachineArn is None:
         if req.mapRunArn is None:
             raise validation("Must provide a StateMachine ARN or MapRun ARN")
         map_run = parse_arn(req.mapRunArn, "mapRun")
-        raise ApiError("ResourceNotFound", f"Resource not found: '{map_run.text}'")
-    machine = ctx.store.get_state_machine(state_machine_arn(req.stateMachineArn).text)
-    if machine.type is StateMachineType.EXPRESS:
-        raise type_not_supported()
-    status = ExecutionStatus(req.statusFilter) if req.statusFilter else None
-    records = ctx.store.list_executions(status=status, state_machine=machine.arn)
+        try:
+            records = map_run_executions(ctx.store, map_run.text)
+        except StateMachineDoesNotExist:
+            records = []
+        if not records:  # a run with no child is one this store never ran
+            raise ApiError("ResourceNotFound", f"Resource not found: '{map_run.text}'")
+        records = [r for r in records if status is None or r.status is status]
+    else:
+        machine = ctx.store.get_state_machine(state_machine_arn(req.stateMachineArn).text)
+        if machine.type is StateMachineType.EXPRESS:
+            raise type_not_supported()
+        records = ctx.store.list_executions(status=status, state_machine=machine.arn)
     if req.redriveFilter is not None:
         redriven = req.redriveFilter == "REDRIVEN"
         records = [r for r in records if (r.redrive_count > 0) is redriven]
@@ -117,6 +126,9 @@ def list_executions(ctx: ServiceContext, req: ListExecutionsInput) -> dict[str, 
     size = page_size(req.maxResults)
     page = records[:size]
     out: dict[str, Any] = {"executions": [r.list_item() for r in page]}
+    if req.mapRunArn is not None and req.stateMachineArn is None:
+        for item in out["executions"]:  # AWS returns it when the request named the Map Run
+            item["mapRunArn"] = req.mapRunArn
     if len(records) > size:
         out["nextToken"] = page_token({"start": page[-1].start_date, "arn": page[-1].arn})
     return out

@@ -623,3 +623,71 @@ def test_every_recorded_distributed_map_gives_the_foreground_result_on_a_fleet(
     children = [e for e in store.list_executions() if e.arn not in (arn, fg.arn)]
     assert bool(children) == had_items
     assert all(c.status is not ExecutionStatus.RUNNING for c in children)
+
+
+# ------------------------------------------------------------------ reading map runs back
+
+
+def test_the_http_api_runs_children_and_lists_them_by_map_run(tmp_path: Path) -> None:
+    """`statelane serve`'s workers are a fleet too; ListExecutions(mapRunArn=...) as on AWS."""
+    from test_server_fixtures import ROLE, make_client, wait_until
+
+    from engine.server import ServerOptions, StatelaneServer
+
+    lambdas = Lambdas()
+    options = ServerOptions(
+        port=0,
+        db=f"sqlite:///{tmp_path}/api.db",
+        handlers=build_handlers({"work": lambdas.for_worker("api")}),
+        concurrency=4,
+    )
+    with StatelaneServer(options) as running:
+        sfn = make_client(running.url)
+        machine_arn = sfn.create_state_machine(name="shop", definition=machine(nap=0), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        started = sfn.start_execution(stateMachineArn=machine_arn, input=json.dumps({"items": [1, 2, 3]}))
+        described = wait_until(sfn, started["executionArn"])
+        assert described["status"] == "SUCCEEDED"
+        assert json.loads(described["output"])["results"] == expected_results([1, 2, 3])
+        events = sfn.get_execution_history(executionArn=started["executionArn"])["events"]
+        run = next(e for e in events if e["type"] == "MapRunStarted")["mapRunStartedEventDetails"][
+            "mapRunArn"
+        ]
+        listed = sfn.list_executions(mapRunArn=run)["executions"]
+        assert sorted(e["executionArn"] for e in listed) == sorted(
+            child_execution_arn(run, i) for i in range(3)
+        )
+        assert {(e["status"], e["mapRunArn"]) for e in listed} == {("SUCCEEDED", run)}
+        assert sfn.list_executions(mapRunArn=run, statusFilter="FAILED")["executions"] == []
+        child = sfn.describe_execution(executionArn=listed[0]["executionArn"])
+        assert json.loads(child["output"])["square"] in (1, 4, 9)
+        unknown = run.rsplit(":", 1)[0] + ":00000000-0000-4000-8000-000000000000"
+        with pytest.raises(sfn.exceptions.ResourceNotFound):
+            sfn.list_executions(mapRunArn=unknown)
+
+
+def test_statelane_executions_lists_a_map_runs_children(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    import cli.inspect  # noqa: F401  (registers the command)
+    from cli.app import app
+
+    db = f"sqlite:///{tmp_path}/cli.db"
+    store = open_store(db)
+    try:
+        fleet = Fleet(store)
+        arn = fleet.start(machine(), [4, 5])
+        fleet.run(arn)
+        run = fleet.map_run_arn(arn)
+    finally:
+        store.close()
+    runner = CliRunner()
+    result = runner.invoke(app, ["executions", "--db", db, "--map-run", run, "--json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.output)["executions"]
+    assert sorted(e["executionArn"] for e in listed) == sorted(child_execution_arn(run, i) for i in range(2))
+    table = runner.invoke(app, ["executions", "--db", db, "--map-run", run])
+    assert table.exit_code == 0 and "SUCCEEDED" in table.output
+    both = runner.invoke(app, ["executions", "--db", db, "--map-run", run, "--state-machine", "shop"])
+    assert both.exit_code == 2 and "not both" in both.output
