@@ -59,6 +59,7 @@ from engine.store.errors import (
     StoreReadOnly,
     TaskTimedOut,
 )
+from engine.store.payloads import InputCache, execution_writes
 from engine.store.postgres_queues import PostgresQueues
 from engine.store.postgres_schema import LATEST_VERSION, MIGRATION_LOCK, MIGRATIONS
 from engine.store.records import (
@@ -76,7 +77,8 @@ from engine.store.records import (
 
 # One column layout and one row decoder for both SQL stores: a row means the same record.
 from engine.store.sqlite import (
-    _EXECUTION_FIELDS,
+    _E_FIELDS,
+    _FULL,
     _MACHINE_FIELDS,
     _TOKEN_FIELDS,
     _execution_from_row,
@@ -95,7 +97,6 @@ _REVISION_CACHE: Final = 256
 _OUR_OPTIONS: Final = ("schema", "pool_min", "pool_max")
 _SCHEMA_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 _RUNNING: Final = ExecutionStatus.RUNNING.value
-_E_FIELDS: Final = ", ".join("e." + name.strip() for name in _EXECUTION_FIELDS.split(","))
 _REVISION_FIELDS: Final = _MACHINE_FIELDS.replace("arn,", "state_machine_arn,", 1)
 
 #: Oldest due first; each branch reads its own partial index and skips rows another worker
@@ -120,8 +121,8 @@ WITH queued AS (
     ) runnable ORDER BY due, id LIMIT %(limit)s
 )
 UPDATE executions e SET lease_owner = %(worker)s, lease_expires_at = %(expires)s, queued = false, wake_at = NULL
-FROM picked WHERE e.id = picked.id
-RETURNING picked.due, e.id, {_E_FIELDS}
+FROM picked JOIN execution_payloads p ON p.execution_id = picked.id WHERE e.id = picked.id
+RETURNING picked.due, e.id, {_E_FIELDS}, p.output, p.input
 """
 
 
@@ -198,6 +199,7 @@ class PostgresStore(PostgresQueues):
         self._wake = _Listener(target)
         self._local = threading.local()
         self._revisions: dict[tuple[str, str], StateMachineRecord] = {}
+        self._inputs = InputCache()
         with _translating(target), _connect(target) as conn:
             version = _identify(conn, target)
             if version == 0 and (read_only or not create):
@@ -390,15 +392,19 @@ class PostgresStore(PostgresQueues):
             machine = self._machine_by_ref(cur, state_machine)
             arn = rules.execution_arn(machine.arn, name)
             inserted = cur.execute(
-                "INSERT INTO executions (arn, name, state_machine_arn, revision_id, status, input, start_date,"
-                " queued) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (arn) DO NOTHING RETURNING id",
-                (arn, name, machine.arn, machine.revision_id, _RUNNING, input, now, queued),
+                "INSERT INTO executions (arn, name, state_machine_arn, revision_id, status, start_date, queued)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (arn) DO NOTHING RETURNING id",
+                (arn, name, machine.arn, machine.revision_id, _RUNNING, now, queued),
             ).fetchone()
             if inserted is None:  # the name is taken (perhaps by a concurrent start that just committed)
                 return Started(rules.check_start(self._execution(cur, arn)[1], input), False)
+            cur.execute(
+                "INSERT INTO execution_payloads (execution_id, input) VALUES (%s, %s)", (inserted[0], input)
+            )
             if queued:
                 self._notify(cur)
-            return Started(rules.new_execution(machine, name, input, now, queued), True)
+        self._inputs.put(inserted[0], arn, input)  # committed
+        return Started(rules.new_execution(machine, name, input, now, queued), True)
 
     def get_execution(self, ref: str) -> ExecutionRecord:
         with self._read() as cur:
@@ -423,15 +429,15 @@ class PostgresStore(PostgresQueues):
         params: list[Any] = []
         with self._read() as cur:
             if status is not None:
-                where.append("status = %s")
+                where.append("e.status = %s")
                 params.append(status.value)
             if state_machine is not None:
-                where.append("state_machine_arn = %s")
+                where.append("e.state_machine_arn = %s")
                 params.append(self._machine_by_ref(cur, state_machine).arn)
-            query = f"SELECT {_EXECUTION_FIELDS} FROM executions"
+            query = f"SELECT {_FULL}"
             if where:
                 query += " WHERE " + " AND ".join(where)
-            query += " ORDER BY start_date DESC, id DESC"
+            query += " ORDER BY e.start_date DESC, e.id DESC"
             if limit is not None:
                 query += f" LIMIT {int(limit)}"
             cur.execute(query, params)
@@ -439,7 +445,11 @@ class PostgresStore(PostgresQueues):
 
     def load_checkpoint(self, execution_arn: str) -> Any:
         with self._read() as cur:
-            row = cur.execute("SELECT checkpoint FROM executions WHERE arn = %s", (execution_arn,)).fetchone()
+            row = cur.execute(
+                "SELECT c.checkpoint FROM executions e"
+                " LEFT JOIN execution_checkpoints c ON c.execution_id = e.id WHERE e.arn = %s",
+                (execution_arn,),
+            ).fetchone()
             if row is None:
                 raise ExecutionDoesNotExist(execution_arn, self._recent_names(cur))
         return None if row[0] is None else json.loads(row[0])
@@ -488,8 +498,8 @@ class PostgresStore(PostgresQueues):
         self, cur: psycopg.Cursor[Any], execution_id: int, columns: dict[str, Any]
     ) -> None:
         """The last step of a transition, after the events are inserted (a fault-injection point in tests)."""
-        values = [v.value if isinstance(v, ExecutionStatus) else v for v in columns.values()]
-        cur.execute(_update_statement(tuple(columns)), (*values, execution_id))
+        for statement, values in execution_writes(execution_id, columns, "%s"):
+            cur.execute(statement, values)
 
     def redrive_execution(
         self, execution_arn: str, events: Sequence[rules.EventLike], checkpoint: Any, *, now: float
@@ -514,14 +524,14 @@ class PostgresStore(PostgresQueues):
         reverse: bool = False,
     ) -> list[dict[str, Any]]:
         with self._read() as cur:
-            execution_id = self._execution(cur, execution_arn)[0]
+            execution_id = self._execution_column(cur, execution_arn, "id")
             query, params = rules.history_query(execution_id, after_id, before_id, limit, reverse, "%s")
             bodies = [row[0] for row in cur.execute(query, params)]
         return [json.loads(body) for body in bodies]
 
     def count_events(self, execution_arn: str) -> int:
         with self._read() as cur:
-            return self._execution(cur, execution_arn)[1].last_event_id
+            return self._execution_column(cur, execution_arn, "last_event_id")
 
     # ------------------------------------------------------------ leases, timers
 
@@ -537,6 +547,8 @@ class PostgresStore(PostgresQueues):
             rows.sort(key=lambda row: (row[0], row[1]))
             claimed = [_execution_from_row(row[2:]) for row in rows]
             self._log(cur, [(e.arn, worker_id, "claim", now, expires) for e in claimed])
+        for row, record in zip(rows, claimed, strict=True):
+            self._inputs.put(row[1], record.arn, record.input)
         return claimed
 
     def acquire(
@@ -549,14 +561,15 @@ class PostgresStore(PostgresQueues):
             held_by_other = e.lease_owner not in (None, worker_id)
             if held_by_other and e.lease_expires_at is not None and e.lease_expires_at > now:
                 raise ConflictError(f"worker '{e.lease_owner}' holds '{execution_arn}'")
-            row = cur.execute(
+            cur.execute(
                 "UPDATE executions SET lease_owner = %s, lease_expires_at = %s, queued = false, wake_at = NULL"
-                f" WHERE id = %s RETURNING {_EXECUTION_FIELDS}",
+                " WHERE id = %s",
                 (worker_id, now + lease_seconds, execution_id),
-            ).fetchone()
+            )
             self._log(cur, [(execution_arn, worker_id, "acquire", now, now + lease_seconds)])
-        assert row is not None
-        return _execution_from_row(row)
+        return replace(
+            e, lease_owner=worker_id, lease_expires_at=now + lease_seconds, queued=False, wake_at=None
+        )
 
     def renew(
         self, worker_id: str, execution_arns: Sequence[str], lease_seconds: float, now: float
@@ -636,7 +649,7 @@ class PostgresStore(PostgresQueues):
             token, execution_arn, state_entered_event_id, now, timeout_at, heartbeat_seconds
         )
         with self._write() as cur:
-            execution_id = self._execution(cur, execution_arn)[0]
+            execution_id = self._execution_column(cur, execution_arn, "id")
             inserted = cur.execute(
                 "INSERT INTO task_tokens (token, execution_id, state_entered_event_id, status, created_at,"
                 " timeout_at, heartbeat_seconds, heartbeat_deadline) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
@@ -667,7 +680,7 @@ class PostgresStore(PostgresQueues):
 
     def list_task_tokens(self, execution_arn: str) -> list[TaskTokenRecord]:
         with self._read() as cur:
-            execution_id = self._execution(cur, execution_arn)[0]
+            execution_id = self._execution_column(cur, execution_arn, "id")
             cur.execute(
                 f"SELECT {_TOKEN_FIELDS} FROM task_tokens t JOIN executions e ON e.id = t.execution_id "
                 "WHERE t.execution_id = %s ORDER BY t.created_at, t.token",
@@ -737,14 +750,35 @@ class PostgresStore(PostgresQueues):
     def _execution(
         self, cur: psycopg.Cursor[Any], arn: str, *, lock: bool = False
     ) -> tuple[int, ExecutionRecord]:
-        """The execution's row id and record; `lock` holds its row until the transaction ends."""
-        suffix = " FOR NO KEY UPDATE" if lock else ""
+        """The execution's row id and record; `lock` holds its row until the transaction ends.
+
+        The input comes from the cache when this store has read it (see `engine.store.payloads`).
+        """
+        suffix = " FOR NO KEY UPDATE OF e" if lock else ""
         row = cur.execute(
-            f"SELECT id, {_EXECUTION_FIELDS} FROM executions WHERE arn = %s{suffix}", (arn,)
+            f"SELECT e.id, {_E_FIELDS}, p.output FROM executions e"
+            f" JOIN execution_payloads p ON p.execution_id = e.id WHERE e.arn = %s{suffix}",
+            (arn,),
         ).fetchone()
         if row is None:
             raise ExecutionDoesNotExist(arn, self._recent_names(cur))
-        return row[0], _execution_from_row(row[1:])
+        execution_id = row[0]
+        text = self._inputs.get(execution_id, arn)
+        if text is None:
+            found = cur.execute(
+                "SELECT input FROM execution_payloads WHERE execution_id = %s", (execution_id,)
+            ).fetchone()
+            assert found is not None  # a payload row is inserted with its execution
+            text = found[0]
+            self._inputs.put(execution_id, arn, text)  # committed: only StartExecution writes an input
+        return execution_id, _execution_from_row((*row[1:], text))
+
+    def _execution_column(self, cur: psycopg.Cursor[Any], arn: str, column: str) -> int:
+        """One integer column (`id`, `last_event_id`) of the execution's row, without its record."""
+        row = cur.execute(f"SELECT {column} FROM executions WHERE arn = %s", (arn,)).fetchone()
+        if row is None:
+            raise ExecutionDoesNotExist(arn, self._recent_names(cur))
+        return int(row[0])
 
     @staticmethod
     def _recent_names(cur: psycopg.Cursor[Any]) -> list[str]:
@@ -864,12 +898,6 @@ def _translate(exc: psycopg.Error, target: PostgresTarget) -> StoreError:
 
 def _marks(count: int) -> str:
     return ", ".join(["%s"] * count)
-
-
-@functools.lru_cache(maxsize=64)
-def _update_statement(columns: tuple[str, ...]) -> str:
-    """`UPDATE executions SET a = %s, ...` for the columns a transition changes (names from `rules`, not input)."""
-    return f"UPDATE executions SET {', '.join(f'{c} = %s' for c in columns)} WHERE id = %s"
 
 
 @functools.lru_cache(maxsize=64)

@@ -182,10 +182,30 @@ _V2: Final = (
     "CREATE INDEX subscriptions_by_topic ON subscriptions (topic, created_at, id)",
 )
 
+# An execution's large values leave its row, as in SQLite's version 3 (see `engine.store.payloads`):
+# TOAST already keeps them out of line, but every transition read the whole row, input included,
+# and shipped it back to the worker.
+_V3: Final = (
+    """CREATE TABLE execution_payloads (
+        execution_id bigint PRIMARY KEY REFERENCES executions (id) ON DELETE CASCADE,
+        output text,
+        input text NOT NULL
+    )""",
+    """CREATE TABLE execution_checkpoints (
+        execution_id bigint PRIMARY KEY REFERENCES executions (id) ON DELETE CASCADE,
+        checkpoint text NOT NULL
+    )""",
+    "INSERT INTO execution_payloads (execution_id, output, input) SELECT id, output, input FROM executions",
+    "INSERT INTO execution_checkpoints (execution_id, checkpoint)"
+    " SELECT id, checkpoint FROM executions WHERE checkpoint IS NOT NULL",
+    "ALTER TABLE executions DROP COLUMN input, DROP COLUMN output, DROP COLUMN checkpoint",
+)
+
 #: (version, description, statements), in order. Never edit a released step; add the next one.
 MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
     (1, "state machines, executions, history events, task tokens, lease log", _V1),
     (2, "local SQS queues and SNS topics", _V2),
+    (3, "execution input, output and checkpoint in tables of their own", _V3),
 )
 
 LATEST_VERSION: Final = MIGRATIONS[-1][0]

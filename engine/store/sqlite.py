@@ -43,6 +43,7 @@ from engine.store.errors import (
     StoreReadOnly,
     TaskTimedOut,
 )
+from engine.store.payloads import InputCache, execution_writes
 from engine.store.records import (
     UNSET,
     ExecutionRecord,
@@ -93,9 +94,17 @@ def _forget_open(path: Path) -> None:
             _OPEN_FILES.pop(_key(path), None)
 
 
+#: The columns of `executions`; a whole record adds its payload's output and input (see `_FULL`).
 _EXECUTION_FIELDS: Final = (
-    "arn, name, state_machine_arn, revision_id, status, input, start_date, output, error, cause, stop_date, "
+    "arn, name, state_machine_arn, revision_id, status, start_date, error, cause, stop_date, "
     "redrive_count, redrive_date, wake_at, lease_owner, lease_expires_at, queued, last_event_id"
+)
+_E_FIELDS: Final = ", ".join("e." + name.strip() for name in _EXECUTION_FIELDS.split(","))
+_RECORD_FIELDS: Final = (*(name.strip() for name in _EXECUTION_FIELDS.split(",")), "output", "input")
+_REAL_FIELDS: Final = ("start_date", "stop_date", "redrive_date", "wake_at", "lease_expires_at")
+#: Whole records: `SELECT {_FULL} WHERE ...` gives rows `_execution_from_row` decodes.
+_FULL: Final = (
+    f"{_E_FIELDS}, p.output, p.input FROM executions e JOIN execution_payloads p ON p.execution_id = e.id"
 )
 _MACHINE_FIELDS: Final = "name, arn, definition, type, role_arn, revision_id, creation_date, update_date"
 _TOKEN_FIELDS: Final = (
@@ -138,6 +147,7 @@ class SqliteStore(SqliteQueues):
         self.busy_timeout = busy_timeout
         self._ids = ids or IdSource()
         self._lock = threading.RLock()
+        self._inputs = InputCache()
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise StoreError(f"unknown synchronous mode {synchronous!r}; expected NORMAL or FULL")
         self._closed = False
@@ -428,12 +438,17 @@ class SqliteStore(SqliteQueues):
             if existing is not None:
                 return Started(rules.check_start(existing[1], input), False)
             record = rules.new_execution(machine, name, input, now, queued)
+            execution_id = conn.execute(
+                "INSERT INTO executions (arn, name, state_machine_arn, revision_id, status, start_date, queued)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (arn, name, machine.arn, machine.revision_id, _RUNNING, now, int(queued)),
+            ).lastrowid
+            assert execution_id is not None
             conn.execute(
-                "INSERT INTO executions (arn, name, state_machine_arn, revision_id, status, input, start_date, queued)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (arn, name, machine.arn, machine.revision_id, _RUNNING, input, now, int(queued)),
+                "INSERT INTO execution_payloads (execution_id, input) VALUES (?, ?)", (execution_id, input)
             )
-            return Started(record, True)
+        self._inputs.put(execution_id, arn, input)  # committed
+        return Started(record, True)
 
     def get_execution(self, ref: str) -> ExecutionRecord:
         with self._read() as conn:
@@ -457,22 +472,26 @@ class SqliteStore(SqliteQueues):
         where, params = [], []
         with self._read() as conn:
             if status is not None:
-                where.append("status = ?")
+                where.append("e.status = ?")
                 params.append(status.value)
             if state_machine is not None:
-                where.append("state_machine_arn = ?")
+                where.append("e.state_machine_arn = ?")
                 params.append(self._machine_by_ref(conn, state_machine).arn)
-            sql = f"SELECT {_EXECUTION_FIELDS} FROM executions"
+            sql = f"SELECT {_FULL}"
             if where:
                 sql += " WHERE " + " AND ".join(where)
-            sql += " ORDER BY start_date DESC, id DESC"
+            sql += " ORDER BY e.start_date DESC, e.id DESC"
             if limit is not None:
                 sql += f" LIMIT {int(limit)}"
             return [_execution_from_row(row) for row in conn.execute(sql, params)]
 
     def load_checkpoint(self, execution_arn: str) -> Any:
         with self._read() as conn:
-            row = conn.execute("SELECT checkpoint FROM executions WHERE arn = ?", (execution_arn,)).fetchone()
+            row = conn.execute(
+                "SELECT c.checkpoint FROM executions e"
+                " LEFT JOIN execution_checkpoints c ON c.execution_id = e.id WHERE e.arn = ?",
+                (execution_arn,),
+            ).fetchone()
             if row is None:
                 raise ExecutionDoesNotExist(execution_arn, self._recent_names(conn))
         return None if row[0] is None else json.loads(row[0])
@@ -517,9 +536,8 @@ class SqliteStore(SqliteQueues):
         self, conn: sqlite3.Connection, execution_id: int, columns: dict[str, Any]
     ) -> None:
         """The last step of a transition, after the events are inserted (a fault-injection point in tests)."""
-        assignments = ", ".join(f"{column} = ?" for column in columns)
-        values = [v.value if isinstance(v, ExecutionStatus) else v for v in columns.values()]
-        conn.execute(f"UPDATE executions SET {assignments} WHERE id = ?", (*values, execution_id))
+        for statement, values in execution_writes(execution_id, columns, "?"):
+            conn.execute(statement, values)
 
     def redrive_execution(
         self, execution_arn: str, events: Sequence[rules.EventLike], checkpoint: Any, *, now: float
@@ -543,14 +561,14 @@ class SqliteStore(SqliteQueues):
         reverse: bool = False,
     ) -> list[dict[str, Any]]:
         with self._read() as conn:
-            execution_id = self._execution(conn, execution_arn)[0]
+            execution_id = self._execution_column(conn, execution_arn, "id")
             sql, params = rules.history_query(execution_id, after_id, before_id, limit, reverse, "?")
             bodies = [row[0] for row in conn.execute(sql, params)]
         return [json.loads(body) for body in bodies]
 
     def count_events(self, execution_arn: str) -> int:
         with self._read() as conn:
-            return self._execution(conn, execution_arn)[1].last_event_id
+            return self._execution_column(conn, execution_arn, "last_event_id")
 
     # ------------------------------------------------------------ leases, timers
 
@@ -562,12 +580,15 @@ class SqliteStore(SqliteQueues):
             if not ids:
                 return []
             marks = ",".join("?" * len(ids))
-            rows = conn.execute(
-                f"UPDATE executions SET lease_owner = ?, lease_expires_at = ?, queued = 0, wake_at = NULL "
-                f"WHERE id IN ({marks}) RETURNING id, {_EXECUTION_FIELDS}",
+            conn.execute(
+                "UPDATE executions SET lease_owner = ?, lease_expires_at = ?, queued = 0, wake_at = NULL "
+                f"WHERE id IN ({marks})",
                 (worker_id, now + lease_seconds, *ids),
-            ).fetchall()
+            )
+            rows = conn.execute(f"SELECT e.id, {_FULL} WHERE e.id IN ({marks})", ids).fetchall()
         by_id = {row[0]: _execution_from_row(row[1:]) for row in rows}
+        for execution_id, record in by_id.items():
+            self._inputs.put(execution_id, record.arn, record.input)
         return [by_id[i] for i in ids]
 
     def acquire(
@@ -580,12 +601,14 @@ class SqliteStore(SqliteQueues):
             held_by_other = e.lease_owner not in (None, worker_id)
             if held_by_other and e.lease_expires_at is not None and e.lease_expires_at > now:
                 raise ConflictError(f"worker '{e.lease_owner}' holds '{execution_arn}'")
-            row = conn.execute(
-                f"UPDATE executions SET lease_owner = ?, lease_expires_at = ?, queued = 0, wake_at = NULL "
-                f"WHERE id = ? RETURNING {_EXECUTION_FIELDS}",
+            conn.execute(
+                "UPDATE executions SET lease_owner = ?, lease_expires_at = ?, queued = 0, wake_at = NULL "
+                "WHERE id = ?",
                 (worker_id, now + lease_seconds, execution_id),
-            ).fetchone()
-        return _execution_from_row(row)
+            )
+        return replace(
+            e, lease_owner=worker_id, lease_expires_at=now + lease_seconds, queued=False, wake_at=None
+        )
 
     def renew(
         self, worker_id: str, execution_arns: Sequence[str], lease_seconds: float, now: float
@@ -648,7 +671,7 @@ class SqliteStore(SqliteQueues):
         heartbeat_seconds: float | None = None,
     ) -> TaskTokenRecord:
         with self._write() as conn:
-            execution_id = self._execution(conn, execution_arn)[0]
+            execution_id = self._execution_column(conn, execution_arn, "id")
             existing = _token(conn, token)
             if existing is not None:
                 return rules.check_token_repeat(existing, execution_arn, state_entered_event_id)
@@ -680,7 +703,7 @@ class SqliteStore(SqliteQueues):
 
     def list_task_tokens(self, execution_arn: str) -> list[TaskTokenRecord]:
         with self._read() as conn:
-            execution_id = self._execution(conn, execution_arn)[0]
+            execution_id = self._execution_column(conn, execution_arn, "id")
             cursor = conn.execute(
                 f"SELECT {_TOKEN_FIELDS} FROM task_tokens t JOIN executions e ON e.id = t.execution_id "
                 "WHERE t.execution_id = ? ORDER BY t.created_at, t.token",
@@ -727,8 +750,29 @@ class SqliteStore(SqliteQueues):
     # ------------------------------------------------------------------ helpers
 
     def _execution_or_none(self, conn: sqlite3.Connection, arn: str) -> tuple[int, ExecutionRecord] | None:
-        row = conn.execute(f"SELECT id, {_EXECUTION_FIELDS} FROM executions WHERE arn = ?", (arn,)).fetchone()
-        return None if row is None else (row[0], _execution_from_row(row[1:]))
+        """The execution's row id and record, its input from the cache when this store has read it."""
+        row = conn.execute(
+            f"SELECT e.id, {_E_FIELDS}, p.output FROM executions e"
+            " JOIN execution_payloads p ON p.execution_id = e.id WHERE e.arn = ?",
+            (arn,),
+        ).fetchone()
+        if row is None:
+            return None
+        execution_id = row[0]
+        text = self._inputs.get(execution_id, arn)
+        if text is None:
+            text = conn.execute(
+                "SELECT input FROM execution_payloads WHERE execution_id = ?", (execution_id,)
+            ).fetchone()[0]
+            self._inputs.put(execution_id, arn, text)  # committed: only StartExecution writes an input
+        return execution_id, _execution_from_row((*row[1:], text))
+
+    def _execution_column(self, conn: sqlite3.Connection, arn: str, column: str) -> int:
+        """One integer column (`id`, `last_event_id`) of the execution's row, without its record."""
+        row = conn.execute(f"SELECT {column} FROM executions WHERE arn = ?", (arn,)).fetchone()
+        if row is None:
+            raise ExecutionDoesNotExist(arn, self._recent_names(conn))
+        return int(row[0])
 
     def _execution(self, conn: sqlite3.Connection, arn: str) -> tuple[int, ExecutionRecord]:
         found = self._execution_or_none(conn, arn)
@@ -782,18 +826,15 @@ def _token_from_row(row: Sequence[Any]) -> TaskTokenRecord:
     return TaskTokenRecord(row[0], row[1], row[2], TaskTokenStatus(row[3]), *row[4:])
 
 
-#: Positions of the REAL columns in _EXECUTION_FIELDS: SQLite may hand integral REALs back as ints.
-_EXECUTION_DATES: Final = (6, 10, 12, 13, 15)
-
-
 def _execution_from_row(row: Sequence[Any]) -> ExecutionRecord:
-    values = list(row)
-    values[4] = ExecutionStatus(values[4])
-    values[16] = bool(values[16])
-    for i in _EXECUTION_DATES:
-        if values[i] is not None:
-            values[i] = float(values[i])
-    return ExecutionRecord(*values)
+    """A record from `_EXECUTION_FIELDS` followed by the payload's output and input."""
+    values = dict(zip(_RECORD_FIELDS, row, strict=True))
+    values["status"] = ExecutionStatus(values["status"])
+    values["queued"] = bool(values["queued"])
+    for name in _REAL_FIELDS:  # SQLite may hand integral REALs back as ints
+        if values[name] is not None:
+            values[name] = float(values[name])
+    return ExecutionRecord(**values)
 
 
 def _machine(cursor: sqlite3.Cursor) -> StateMachineRecord | None:

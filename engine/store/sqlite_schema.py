@@ -161,10 +161,34 @@ _V2: Final = (
     "CREATE INDEX subscriptions_by_topic ON subscriptions (topic, created_at)",
 )
 
+# An execution's large values leave its row (see `engine.store.payloads`): SQLite rewrites a whole
+# row on every UPDATE, and every transition, claim and lease renewal updates `executions`. The
+# output comes before the input so that reading it (small or NULL) never walks the input's overflow
+# pages. Existing rows keep their values; an execution without a checkpoint has no row in
+# `execution_checkpoints`.
+_V3: Final = (
+    """CREATE TABLE execution_payloads (
+        execution_id INTEGER PRIMARY KEY REFERENCES executions (id) ON DELETE CASCADE,
+        output TEXT,
+        input TEXT NOT NULL
+    )""",
+    """CREATE TABLE execution_checkpoints (
+        execution_id INTEGER PRIMARY KEY REFERENCES executions (id) ON DELETE CASCADE,
+        checkpoint TEXT NOT NULL
+    )""",
+    "INSERT INTO execution_payloads (execution_id, output, input) SELECT id, output, input FROM executions",
+    "INSERT INTO execution_checkpoints (execution_id, checkpoint)"
+    " SELECT id, checkpoint FROM executions WHERE checkpoint IS NOT NULL",
+    "ALTER TABLE executions DROP COLUMN input",
+    "ALTER TABLE executions DROP COLUMN output",
+    "ALTER TABLE executions DROP COLUMN checkpoint",
+)
+
 #: (version, description, statements), in order. Never edit a released step; add the next one.
 MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
     (1, "state machines, executions, history events, task tokens", _V1),
     (2, "local SQS queues and SNS topics", _V2),
+    (3, "execution input, output and checkpoint in tables of their own", _V3),
 )
 
 LATEST_VERSION: Final = MIGRATIONS[-1][0]

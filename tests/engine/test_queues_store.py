@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_store_fixtures import start
+from test_store_migrations import sqlite_store_at
 
 from engine.queues import Queues
-from engine.store import SqliteStore, sqlite_schema
+from engine.store import SqliteStore
 from engine.store.queues import (
     QueueMessage,
     QueueRecord,
@@ -19,18 +19,11 @@ from engine.store.queues import (
 )
 
 
-def test_a_store_from_before_queues_is_migrated_and_keeps_its_executions(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_store_from_before_queues_is_migrated_and_keeps_its_executions(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
-    monkeypatch.setattr("engine.store.sqlite.MIGRATIONS", sqlite_schema.MIGRATIONS[:1])
-    monkeypatch.setattr("engine.store.sqlite.LATEST_VERSION", 1)
-    old = SqliteStore(path)
-    start(old, "kept")
-    old.close()
-    monkeypatch.undo()
+    sqlite_store_at(path, 1)
     store = SqliteStore(path)
-    assert store.get_execution("kept").name == "kept"
+    assert store.get_execution("done").name == "done"
     Queues(store).create("jobs")
     Queues(store).send("jobs", "hi")
     assert [m.body for m in Queues(store).receive("jobs")] == ["hi"]

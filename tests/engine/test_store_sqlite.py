@@ -244,7 +244,7 @@ def test_a_second_writer_holding_the_lock_gives_store_busy(db: Path) -> None:
     e = start(s, "e")
     other = raw(db)
     other.execute("BEGIN IMMEDIATE")
-    other.execute("UPDATE executions SET input = 'theirs'")
+    other.execute("UPDATE execution_payloads SET input = 'theirs'")
     try:
         with pytest.raises(StoreBusy, match=r"locked by another writer that held it for over 0\.05s"):
             s.commit_transition(e.arn, events(1, 1), None)
