@@ -82,7 +82,9 @@ def _join_doc(j: Join) -> dict[str, Any]:
     by_event = derived and not j.distributed
     return {
         "kind": j.kind,
-        "results": None if by_event else j.results,
+        # Child executions' outputs are in the store: only which ones succeeded is recorded.
+        "results": None if by_event or j.external else j.results,
+        "succeeded": _index_ranges(j.succeeded) if j.external else None,
         "result_events": _runs(j.result_events) if by_event else None,
         "pending": j.pending,
         "items": None if derived else j.items,
@@ -284,6 +286,10 @@ def _derive(
     ctx = interp._context(owner, st) if st.uses_context or st.is_jsonata else None
     bindings = interp._bindings(owner, {"input": owner.input, "context": ctx}) if st.is_jsonata else None
     join.items, join.effective_input, _ = interp._map_items(owner, st, ctx, bindings)
+    if jd.get("succeeded") is not None:
+        join.succeeded = {first + k for first, length in jd["succeeded"] for k in range(length)}
+        join.unloaded = set(join.succeeded)
+        join.results = [None] * len(join.items)
     if jd.get("result_events") is not None:
         join.result_events = _unruns(jd["result_events"])
         join.results = [None] * len(join.items)
@@ -292,6 +298,17 @@ def _derive(
             if details is None:
                 raise CheckpointError(f"event {event_id} does not record the output of iteration {index}")
             join.results[index] = json.loads(details["output"])
+
+
+def _index_ranges(indexes: set[int]) -> list[list[int]]:
+    """Indexes as [first, length] ranges: children end roughly in order, so a few ranges cover a map."""
+    ranges: list[list[int]] = []
+    for index in sorted(indexes):
+        if ranges and ranges[-1][0] + ranges[-1][1] == index:
+            ranges[-1][1] += 1
+        else:
+            ranges.append([index, 1])
+    return ranges
 
 
 _DOCUMENT_FIELDS = ("input", "output", "parameters")

@@ -30,7 +30,14 @@ from engine.handlers.base import HandlerRegistry
 from engine.history import HistoryEvent
 from engine.ids import IdSource, Partition
 from engine.interpreter import Interpreter, Limits
-from engine.map_runs import ChildStart, child_execution_arn, child_machine_arn, child_token, parent_token
+from engine.map_runs import (
+    TOKEN_PREFIX,
+    ChildStart,
+    child_execution_arn,
+    child_machine_arn,
+    child_token,
+    parent_token,
+)
 from engine.store import Store
 from engine.store.errors import (
     ConflictError,
@@ -415,6 +422,16 @@ class _FleetChildren:
     def stop(self, child_arn: str) -> None:
         with contextlib.suppress(ExecutionNotRunning, ExecutionDoesNotExist):
             self._engine.stop(child_arn)
+
+    def outputs(self, parent_arn: str) -> dict[str, str]:
+        # The answers the children gave their tokens: one query, whatever the number of children.
+        return {
+            t.token[len(TOKEN_PREFIX) :]: t.output
+            for t in self._engine.store.list_task_tokens(parent_arn)
+            if t.token.startswith(TOKEN_PREFIX)
+            and t.status is TaskTokenStatus.SUCCEEDED
+            and t.output is not None
+        }
 
 
 def run_workers(

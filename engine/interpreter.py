@@ -96,6 +96,10 @@ class Join:
     #: rather than quiet frames of this execution.
     map_run_arn: str = ""
     external: bool = False
+    #: Child executions that succeeded (by index); those whose outputs a restored checkpoint did not
+    #: carry are read back from the store when the Map Run ends.
+    succeeded: set[int] = field(default_factory=set)
+    unloaded: set[int] = field(default_factory=set)
 
 
 @dataclass(eq=False)
@@ -750,6 +754,20 @@ class Interpreter:
         ex.error, ex.cause = err.error, err.cause
         self._finish()
 
+    def _load_child_outputs(self, join: Join) -> None:
+        """The outputs of children that succeeded before the checkpoint this execution resumed from."""
+        assert self.map_runs is not None
+        outputs = self.map_runs.outputs(self.execution.execution_arn)
+        for index in sorted(join.unloaded):
+            for redrive in range(self.execution.redrive_count, -1, -1):
+                text = outputs.get(child_execution_arn(join.map_run_arn, index, redrive))
+                if text is not None:
+                    join.results[index] = json.loads(text)
+                    break
+            else:
+                raise RuntimeError(f"the output of item {index} of {join.map_run_arn} is not in the store")
+        join.unloaded.clear()
+
     def _stop_child(self, frame: Frame) -> None:
         assert frame.child_arn is not None
         if frame.task_token is not None:
@@ -792,6 +810,8 @@ class Interpreter:
         if join.failed is not None:
             return
         join.results[frame.index] = output
+        if join.external:
+            join.succeeded.add(frame.index)
         join.pending -= 1
         join.active.discard(frame)
         owner = join.frame
@@ -824,6 +844,8 @@ class Interpreter:
         frame.child_join = None
         frame.waiting = ""
         kind = "Parallel" if join.kind == "parallel" else "Map"
+        if join.unloaded:
+            self._load_child_outputs(join)
         # Recordings since November 2024: MapStateExited points at MapRunStarted, the parent
         # of MapRunSucceeded (earlier recordings pointed at MapRunSucceeded).
         parent_prev = frame.last_event

@@ -72,6 +72,10 @@ class ChildExecutions(Protocol):
         """Stop the child if it is still running (StopExecution; a child already gone is fine)."""
         ...
 
+    def outputs(self, parent_arn: str) -> dict[str, str]:
+        """The outputs (JSON text) of the parent's children that succeeded, by child ARN."""
+        ...
+
 
 def child_token(child_arn: str) -> str:
     """The token the parent waits on for the child `child_arn`."""
