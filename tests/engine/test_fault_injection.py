@@ -159,3 +159,90 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
     # Each kill can cut off at most the tasks in flight at that moment (a few per running execution).
     assert 0 <= invocations - completed_tasks <= KILLS * CONCURRENCY * 4
     store.close()
+
+
+DISTRIBUTED = {
+    "StartAt": "Fan",
+    "States": {
+        "Fan": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "MaxConcurrency": 3,
+            "Label": "fan",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Item",
+                "States": {
+                    "Item": {
+                        "Type": "Task",
+                        "Resource": "arn:aws:lambda:us-east-1:123456789012:function:work",
+                        "Parameters": {"n.$": "$"},
+                        "Next": "Nap",
+                    },
+                    "Nap": {"Type": "Wait", "Seconds": 1, "OutputPath": "$.value", "End": True},
+                },
+            },
+            "End": True,
+        }
+    },
+}
+
+
+def test_sigkill_during_map_runs_loses_and_duplicates_no_child(tmp_path: Path) -> None:
+    """Distributed Maps whose items are child executions, with workers killed mid map run."""
+    from engine.map_runs import map_run_executions
+
+    db = f"sqlite:///{tmp_path}/fault.db"
+    lambdas = tmp_path / "lambdas.py"
+    lambdas.write_text(LAMBDAS)
+    log = tmp_path / "invocations.log"
+    store = open_store(db)
+    from engine.api import build_handlers
+    from engine.durable import DurableEngine
+
+    starter = DurableEngine(store=store, handlers=build_handlers())
+    parents = 12
+    for n in range(parents):
+        starter.start(
+            "fan", json.dumps(DISTRIBUTED), json.dumps({"items": list(range(n % 4 + 3))}), name=f"p{n}"
+        )
+    rng = random.Random(20261127)
+    for _ in range(3):
+        proc = worker(db, lambdas, log, until_idle=False)
+        time.sleep(rng.uniform(0.5, 1.0))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    before_final = len(log.read_text().split()) if log.exists() else 0
+    mid_run = [
+        p.name
+        for p in store.list_executions(status=ExecutionStatus.RUNNING, state_machine="fan")
+        if any(e["type"] == "MapRunStarted" for e in store.get_history(p.arn))
+    ]
+    assert mid_run, "no kill left a map run for the next worker to take over"
+    final = worker(db, lambdas, log, until_idle=True)
+    _, err = final.communicate(timeout=120)
+    assert final.returncode == 0, err.decode()[-2000:]
+
+    completed_tasks = 0
+    for n in range(parents):
+        record = store.get_execution(f"p{n}")
+        items = list(range(n % 4 + 3))
+        assert record.status is ExecutionStatus.SUCCEEDED, (record.name, record.error, record.cause)
+        assert json.loads(record.output or "null") == [i * 10 for i in items]
+        types = [e["type"] for e in store.get_history(record.arn)]
+        assert types.count("MapRunStarted") == types.count("MapRunSucceeded") == 1, record.name
+        run = next(e for e in store.get_history(record.arn) if e["type"] == "MapRunStarted")
+        children = map_run_executions(store, run["mapRunStartedEventDetails"]["mapRunArn"])
+        assert sorted(json.loads(c.input) for c in children) == items, record.name
+        for child in children:
+            assert child.status is ExecutionStatus.SUCCEEDED, (child.arn, child.error)
+            events = [e["type"] for e in store.get_history(child.arn)]
+            assert events.count("ExecutionStarted") == events.count("ExecutionSucceeded") == 1
+            assert events.count("WaitStateEntered") == 1, child.arn
+            completed_tasks += events.count("LambdaFunctionSucceeded")
+    # Every child of every map run exists once: none is created again under another name.
+    assert len(store.list_executions(state_machine="fan/fan")) == sum(n % 4 + 3 for n in range(parents))
+    invocations = len(log.read_text().split())
+    assert before_final > 0, "the killed workers never got to run anything"
+    assert 0 <= invocations - completed_tasks <= 3 * CONCURRENCY * 4
+    store.close()
