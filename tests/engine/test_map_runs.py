@@ -399,6 +399,53 @@ def test_a_child_whose_parent_ended_without_stopping_it_stops_when_claimed(store
     assert [c.status for c in fleet.children(arn)] == [ExecutionStatus.ABORTED] * 3
 
 
+def test_a_parent_that_times_out_stops_its_children(store: Store) -> None:
+    fleet = Fleet(store)
+    definition = json.loads(machine(concurrency=2, nap=3600))
+    definition["TimeoutSeconds"] = 600
+    arn = fleet.start(json.dumps(definition), list(range(5)))
+    parent = fleet.run(arn)
+    assert (parent.status, parent.error) == (ExecutionStatus.TIMED_OUT, "States.Timeout")
+    assert [c.status for c in fleet.children(arn)] == [ExecutionStatus.ABORTED] * 2
+    assert not fleet.running_children()
+
+
+def test_a_failing_parallel_sibling_stops_the_map_runs_children(store: Store) -> None:
+    fleet = Fleet(store)
+    fan = json.loads(machine(concurrency=3, nap=3600))["States"]["Fan"]
+    fan.pop("Next")
+    fan.pop("ResultPath")
+    fan["End"] = True
+    definition = json.dumps(
+        {
+            "StartAt": "Both",
+            "States": {
+                "Both": {
+                    "Type": "Parallel",
+                    "Branches": [
+                        {"StartAt": "Fan", "States": {"Fan": fan}},
+                        {
+                            "StartAt": "Later",
+                            "States": {
+                                "Later": {"Type": "Wait", "Seconds": 60, "Next": "Boom"},
+                                "Boom": {"Type": "Fail", "Error": "Sibling", "Cause": "gave up"},
+                            },
+                        },
+                    ],
+                    "End": True,
+                }
+            },
+        }
+    )
+    fg = fleet.foreground(definition, list(range(4)))
+    arn = fleet.start(definition, list(range(4)))
+    parent = fleet.run(arn)
+    assert (parent.status, parent.error, parent.cause) == (ExecutionStatus.FAILED, "Sibling", "gave up")
+    assert (fg.status, fg.error) == (parent.status, parent.error)
+    assert comparable(store.get_history(arn)) == comparable(store.get_history(fg.arn))
+    assert [c.status for c in fleet.children(arn)] == [ExecutionStatus.ABORTED] * 3
+
+
 def test_stopping_a_child_fails_its_item(store: Store) -> None:
     fleet = Fleet(store)
     arn = fleet.start(machine(concurrency=2, nap=3600, tolerated=0), list(range(4)))
