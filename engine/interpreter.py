@@ -10,6 +10,11 @@ Pure states run straight through; a Task, a Wait, a retry back-off, a Parallel
 or a Map suspends its frame until a task completion, a timer or its children
 wake it. Task handlers run inline when nothing else could run meanwhile, and in
 a thread pool otherwise, so concurrent branches really overlap.
+
+A Distributed Map's iterations are quiet frames of the execution, except under a
+fleet worker (`map_runs` set): there each one is a child execution of its own and
+its frame only stands for it, waiting on the task token the child answers (see
+engine.map_runs).
 """
 
 from __future__ import annotations
