@@ -9,7 +9,9 @@ document, because workflows branch on `errorType` and logs show the cause.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime
+import heapq
 import importlib
 import importlib.util
 import json
@@ -143,10 +145,11 @@ def parse_function_name(name: str) -> tuple[str, str | None]:
 class LocalLambdaHandler:
     """Serves Lambda resources from local Python functions.
 
-    Each function runs on a thread of its own (see `_Runner`) and is given its configured
-    timeout (Lambda's 3 s default when none is set): past it the invocation fails as Lambda's
-    does, with `Lambda.Unknown` and "Task timed out after N seconds", while the abandoned call
-    finishes on its thread and its result is dropped (Python cannot kill a thread).
+    Each function is given its configured timeout (Lambda's 3 s default when none is set):
+    past it the invocation fails as Lambda's does, with `Lambda.Unknown` and "Task timed out
+    after N seconds" (see `_Watchdog` for how a running call is ended). The interpreter
+    already calls handlers off its loop when anything else is running, so a slow function
+    stalls only its own task.
     """
 
     def __init__(
@@ -163,7 +166,6 @@ class LocalLambdaHandler:
         import uuid
 
         self._request_ids = request_ids or (lambda: str(uuid.uuid4()))
-        self._idle: list[_Runner] = []  # list.pop/append are atomic: no lock needed
 
     def add(self, name: str, function: LambdaFunction, *, timeout: float | None = None) -> None:
         self._functions[name] = function
@@ -261,13 +263,11 @@ class LocalLambdaHandler:
         )
         # The runtime hands the function a fresh decoding of the request body, never our own objects.
         event_copy = json.loads(dumps({} if event is None else event))
-        runner = self._idle.pop() if self._idle else _Runner()
-        outcome = runner.run(lambda: _run_function(function, event_copy, context), timeout)
-        if outcome is None:  # the runner is abandoned to the overrunning call
+        outcome = _WATCHDOG.call(lambda: _run_function(function, event_copy, context), timeout)
+        if outcome is None:
             stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
             message = f"{stamp} {request_id} Task timed out after {timeout:.2f} seconds"
             return "ok", "", {"errorMessage": message}
-        self._idle.append(runner)
         return outcome
 
     def _not_found(self, name: str, request: TaskRequest) -> StatesError:
@@ -282,45 +282,84 @@ class LocalLambdaHandler:
 Invocation = tuple[str, str, dict[str, Any] | None]
 
 
-class _Runner:
-    """A thread that runs one function call at a time, for a caller that waits with a deadline.
+class _FunctionTimedOut(BaseException):
+    """Raised inside a function's thread when its timeout passes (a BaseException, so the
+    function's own `except Exception` cannot swallow it)."""
 
-    The call is handed over with two locks rather than a Future: half the cost per call,
-    which is most of what a local Lambda task costs. A call that overruns its deadline keeps
-    the thread; the runner is dropped and its thread ends when the call returns.
+
+@dataclass
+class _Running:
+    thread_id: int
+    lock: threading.Lock
+    done: bool = False
+    interrupted: bool = False
+
+
+class _Watchdog:
+    """Ends calls that outlive their timeout, without a thread hand-off per call.
+
+    The function runs in the caller's thread (a hand-off to another thread would cost
+    more than a local task's whole run). One daemon thread keeps the deadlines; at a
+    deadline it raises `_FunctionTimedOut` in the caller's thread, which interrupts
+    Python code at once and a blocking call (a sleep, a socket read) when it returns;
+    a call that returns after its deadline is a timeout too, so the outcome is always
+    Lambda's, only sometimes later than Lambda would report it.
     """
 
     def __init__(self) -> None:
-        self._go = threading.Lock()
-        self._go.acquire()
-        self._done = threading.Lock()
-        self._done.acquire()
-        self._job: Callable[[], Invocation] | None = None
-        self._result: Invocation | None = None
-        self._abandoned = False
-        threading.Thread(target=self._loop, name="statelane-lambda", daemon=True).start()
+        self._heap: list[tuple[float, int, _Running]] = []
+        self._cond = threading.Condition()
+        self._seq = 0
+        self._thread: threading.Thread | None = None
 
-    def run(self, job: Callable[[], Invocation], timeout: float) -> Invocation | None:
-        """The job's result, or None when it did not finish within `timeout` seconds."""
-        self._job = job
-        self._go.release()
-        if self._done.acquire(timeout=timeout):
-            result, self._result = self._result, None
-            return result
-        # If the call ends between the failed acquire and this flag, the thread stays parked
-        # on `_go` (a daemon, one per such near-miss): cheaper than a lock around every call.
-        self._abandoned = True
-        return None
+    def call(self, job: Callable[[], Invocation], timeout: float) -> Invocation | None:
+        """The job's result, or None when it ran past `timeout` seconds."""
+        running = _Running(threading.get_ident(), threading.Lock())
+        deadline = time.monotonic() + timeout
+        self._watch(deadline, running)
+        try:
+            try:
+                result = job()
+            finally:
+                with running.lock:
+                    running.done = True
+                    if running.interrupted:  # raised but perhaps not delivered yet: withdraw it
+                        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                            ctypes.c_ulong(running.thread_id), ctypes.c_void_p(0)
+                        )
+        except _FunctionTimedOut:
+            return None
+        if running.interrupted or time.monotonic() > deadline:
+            return None
+        return result
+
+    def _watch(self, deadline: float, running: _Running) -> None:
+        with self._cond:
+            self._seq += 1
+            heapq.heappush(self._heap, (deadline, self._seq, running))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._loop, name="statelane-lambda-timeouts", daemon=True
+                )
+                self._thread.start()
+            elif self._heap[0][2] is running:  # the new deadline is the first: wake the watchdog
+                self._cond.notify()
 
     def _loop(self) -> None:
         while True:
-            self._go.acquire()
-            job, self._job = self._job, None
-            assert job is not None
-            self._result = job()
-            self._done.release()
-            if self._abandoned:
-                return
+            with self._cond:
+                while not self._heap or self._heap[0][0] > time.monotonic():
+                    self._cond.wait(None if not self._heap else self._heap[0][0] - time.monotonic())
+                _, _, running = heapq.heappop(self._heap)
+            with running.lock:
+                if not running.done and not running.interrupted:
+                    running.interrupted = True
+                    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                        ctypes.c_ulong(running.thread_id), ctypes.py_object(_FunctionTimedOut)
+                    )
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _run_function(function: LambdaFunction, event: Any, context: LambdaContext) -> Invocation:

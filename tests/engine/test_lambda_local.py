@@ -6,12 +6,14 @@ import json
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from asl.errors import StatesError
 from engine.api import run
 from engine.config import ConfigError, load_config, parse_config
 from engine.handlers.base import HandlerRegistry, TaskRequest
@@ -38,8 +40,14 @@ def events(ex: Any, kind: str) -> list[dict[str, Any]]:
 
 
 def hanging(release: threading.Event) -> Any:
+    """A function stuck in a Python loop (the timeout interrupts it where it is)."""
+
     def function(event: Any, context: Any) -> Any:
-        release.wait(10)
+        try:
+            while not release.is_set():
+                pass
+        except Exception:  # a function's own handler must not swallow its timeout
+            return "swallowed"
         return "too late"
 
     return function
@@ -67,7 +75,8 @@ def test_a_timed_out_invoke_is_caught_and_retried_like_any_task_failure(release:
     def sometimes_slow(event: Any, context: Any) -> Any:
         calls.append(1)
         if len(calls) == 1:
-            release.wait(10)
+            while not release.is_set():
+                pass
         return {"ok": len(calls)}
 
     handler = LocalLambdaHandler({"work": sometimes_slow}, timeouts={"work": 0.05})
@@ -100,6 +109,32 @@ def test_states_task_failed_catches_a_timeout(release: threading.Event) -> None:
     ex = run(machine(states), "{}", handlers=HandlerRegistry([handler]))
     assert ex.status == "SUCCEEDED"
     assert ex.output["error"]["Error"] == "Lambda.Unknown"
+
+
+def test_a_blocking_call_past_the_timeout_is_a_timeout_when_it_returns() -> None:
+    def sleeps(event: Any, context: Any) -> Any:
+        time.sleep(0.2)
+        return "done"
+
+    handler = LocalLambdaHandler({"sleeps": sleeps}, timeouts={"sleeps": 0.05})
+    ex = run(
+        machine({"T": {"Type": "Task", "Resource": ARN + "sleeps", "End": True}}),
+        handlers=HandlerRegistry([handler]),
+    )
+    assert ex.error == "Lambda.Unknown"
+    assert json.loads(ex.cause or "")["errorMessage"].endswith("Task timed out after 0.05 seconds")
+
+
+def test_the_thread_that_ran_a_timed_out_function_carries_on_unharmed(release: threading.Event) -> None:
+    handler = LocalLambdaHandler({"slow": hanging(release), "quick": lambda e, c: e}, timeouts={"slow": 0.05})
+    slow = TaskRequest(ARN + "slow", {}, "T", "arn:x", "k", "us-east-1")
+    quick = TaskRequest(ARN + "quick", {"n": 1}, "T", "arn:x", "k", "us-east-1")
+    for _ in range(3):
+        with pytest.raises(StatesError, match=r"Lambda\.Unknown"):
+            handler.invoke(slow)
+        assert handler.invoke(quick) == {"n": 1}
+    time.sleep(0.1)  # no stray timeout arrives later in this thread
+    assert handler.invoke(quick) == {"n": 1}
 
 
 def test_a_function_that_exits_the_runtime_is_lambda_unknown() -> None:
