@@ -127,7 +127,7 @@ def _durable(postgres: bool) -> Callable[[RunRequest], Any]:
     return execute
 
 
-def _postgres_unavailable() -> str | None:
+def postgres_unavailable() -> str | None:
     """Why the PostgreSQL rows cannot run here, or None when they can."""
     try:
         import psycopg
@@ -183,5 +183,5 @@ def _checked(config: Config) -> Config:
     """The configuration, marked unavailable (with the reason) when its server is not reachable."""
     if config.name != "standard-postgres":
         return config
-    reason = _postgres_unavailable()
+    reason = postgres_unavailable()
     return config if reason is None else Config(config.name, config.label, config.kind, False, None, reason)

@@ -29,8 +29,8 @@ from typing import Any
 from benchmarks.configs import (
     DEFAULT_POSTGRES,
     POSTGRES_ENV,
-    _postgres_unavailable,
     drop_schema,
+    postgres_unavailable,
     postgres_url,
 )
 
@@ -206,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [s for s in stores if s not in ("sqlite", "postgres")]
     if unknown:
         parser.error(f"unknown store(s): {', '.join(unknown)}")
-    if "postgres" in stores and (reason := _postgres_unavailable()) is not None:
+    if "postgres" in stores and (reason := postgres_unavailable()) is not None:
         print(
             f"skipping postgres: {reason} (default {DEFAULT_POSTGRES}, or set {POSTGRES_ENV})",
             file=sys.stderr,

@@ -47,6 +47,7 @@ class ServiceContext:
     mocks: MockConfig | None = None
     engine: DurableEngine = field(init=False)
     _mocked: dict[tuple[str, str], MockingRegistry] = field(default_factory=dict, init=False)
+    _mocked_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def __post_init__(self) -> None:
         self.engine = DurableEngine(
@@ -68,7 +69,7 @@ class ServiceContext:
         Raises ApiError (ValidationException) for a test case the configuration does not have.
         """
         key = (state_machine_name, test_case)
-        with self.machines_lock:
+        with self._mocked_lock:
             found = self._mocked.get(key)
             if found is None:
                 if self.mocks is None:
