@@ -101,6 +101,18 @@ def expected(n: int) -> dict[str, Any]:
     return {"n": n, "prepared": n * 10, "items": [i * 10 for i in range(n % 3 + 1)]}
 
 
+def log_size(log: Path) -> int:
+    return len(log.read_text().split()) if log.exists() else 0
+
+
+def until_working(log: Path, before: int, timeout: float = 30.0) -> None:
+    """Wait until a started worker runs task code: how long a process takes to start (about a
+    second here, more on a loaded machine) must not decide whether a kill lands mid-run."""
+    deadline = time.monotonic() + timeout
+    while log_size(log) <= before and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
 def worker(db: str, lambdas: Path, log: Path, *, until_idle: bool) -> subprocess.Popen[bytes]:
     args = [sys.executable, "-m", "cli", "worker", "--db", db, "--lambdas", str(lambdas)]
     args += ["--concurrency", str(CONCURRENCY), "--lease-seconds", "1", "--park-after", "0"]
@@ -129,11 +141,13 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path: Path) 
 
     rng = random.Random(20261126)
     for _ in range(KILLS):
+        before = log_size(log)
         proc = worker(db, lambdas, log, until_idle=False)
-        time.sleep(rng.uniform(0.8, 1.6))
+        until_working(log, before)
+        time.sleep(rng.uniform(0.0, 0.6))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    before_final = len(log.read_text().split()) if log.exists() else 0
+    before_final = log_size(log)
     final = worker(db, lambdas, log, until_idle=True)
     _, err = final.communicate(timeout=120)
     assert final.returncode == 0, err.decode()[-2000:]
@@ -208,11 +222,13 @@ def test_sigkill_during_map_runs_loses_and_duplicates_no_child(tmp_path: Path) -
         )
     rng = random.Random(20261127)
     for _ in range(3):
+        before = log_size(log)
         proc = worker(db, lambdas, log, until_idle=False)
-        time.sleep(rng.uniform(0.5, 1.0))
+        until_working(log, before)
+        time.sleep(rng.uniform(0.0, 0.3))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    before_final = len(log.read_text().split()) if log.exists() else 0
+    before_final = log_size(log)
     mid_run = [
         p.name
         for p in store.list_executions(status=ExecutionStatus.RUNNING, state_machine="fan")
