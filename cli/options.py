@@ -34,3 +34,12 @@ ConfigOption = Annotated[
 LiftLimitsOption = Annotated[
     bool, typer.Option("--lift-limits", help="Lift AWS's payload and history quotas (say so explicitly).")
 ]
+SpreadBranchesOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--spread-branches/--no-spread-branches",
+        help="Post the Task invocations of Parallel branches for any worker of the fleet to run "
+        "(default: on for PostgreSQL, off for SQLite).",
+        show_default=False,
+    ),
+]

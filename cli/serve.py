@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from cli.app import app
-from cli.options import ConfigOption, DbOption, LambdasOption
+from cli.options import ConfigOption, DbOption, LambdasOption, SpreadBranchesOption
 from cli.run import _fail_usage
 
 
@@ -40,6 +40,7 @@ def serve_command(
             "on STATE_MACHINE_ARN#TEST_CASE to use one of its test cases.",
         ),
     ] = None,
+    spread_branches: SpreadBranchesOption = None,
 ) -> None:
     """Serve the AWS Step Functions API (JSON 1.0) and run the executions it starts.
 
@@ -66,6 +67,7 @@ def serve_command(
         credentials=credentials,
         lift_limits=lift_limits,
         mock_config=mock_config or os.environ.get(MOCK_CONFIG_ENV) or None,
+        spread_branches=spread_branches,
     )
     try:
         options.config = load_config(config_file)

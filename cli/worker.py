@@ -19,6 +19,7 @@ from cli.options import (
     LambdasOption,
     LiftLimitsOption,
     NameOption,
+    SpreadBranchesOption,
     StateMachineNameOption,
 )
 from cli.run import EXIT_FAILED, _fail_usage, _read_input
@@ -96,10 +97,11 @@ def worker_command(
         ),
     ] = 2.0,
     config_file: ConfigOption = None,
+    spread_branches: SpreadBranchesOption = None,
 ) -> None:
     """Run queued, parked and orphaned standard executions from the store until stopped."""
     from engine.config import ConfigError, load_config
-    from engine.durable import DurableEngine, default_worker_id, run_workers
+    from engine.durable import DurableEngine, default_worker_id, run_workers, spreads_branches
     from engine.handlers.lambda_local import LambdaSourceError
     from engine.handlers.registry import PluginError, build_registry
     from engine.handlers.sns_local import local_handlers
@@ -116,6 +118,7 @@ def worker_command(
     except (LambdaSourceError, StoreError, ConfigError, PluginError) as exc:
         raise _fail_usage(str(exc)) from None
     base = default_worker_id()
+    spread = spreads_branches(store, spread_branches)
 
     def make(index: int) -> DurableEngine:
         return DurableEngine(
@@ -125,6 +128,7 @@ def worker_command(
             lease_seconds=lease_seconds,
             lift_limits=lift_limits,
             park_after=park_after,
+            spread_branches=spread,
         )
 
     typer.echo(f"worker {base}: {concurrency} at a time on {store.url}", err=True)

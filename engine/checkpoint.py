@@ -223,7 +223,7 @@ def restore(interp: Interpreter, doc: dict[str, Any], events: list[dict[str, Any
     for f in sorted(frames.values(), key=lambda x: x.id):
         if f.waiting == "task":
             interp._runnable.append(("reinvoke", f, ()))
-        elif f.waiting in ("callback", "execution") and f.task_token is not None:
+        elif f.waiting in ("callback", "execution", "fleet") and f.task_token is not None:
             interp._awaiting[f.task_token] = (f, f.attempt)
         elif f.waiting == "spawn":  # a child execution that may or may not have been created
             interp._spawning.append(f)

@@ -26,6 +26,7 @@ from engine.callbacks import StoreCallbacks
 from engine.checkpoint import restore, snapshot
 from engine.clock import Clock, RealClock
 from engine.execution import Execution, ExecutionStatus
+from engine.fleet_tasks import StoreFleetTasks
 from engine.handlers.base import HandlerRegistry
 from engine.history import HistoryEvent
 from engine.ids import IdSource, Partition
@@ -82,7 +83,11 @@ class DurableEngine:
     park_after: float | None = 2.0
     #: Handlers for one execution instead of `handlers` (the server's mocked test cases).
     handlers_for: Callable[[ExecutionRecord], HandlerRegistry] | None = None
+    #: Post the Task invocations of Parallel branches for any worker of the fleet to run
+    #: (engine.fleet_tasks) instead of invoking them in this worker's process.
+    spread_branches: bool = False
     _children: _FleetChildren | None = field(default=None, init=False, repr=False)
+    _fleet_tasks: StoreFleetTasks | None = field(default=None, init=False, repr=False)
 
     # ------------------------------------------------------------------ starting
 
@@ -160,7 +165,7 @@ class DurableEngine:
         interp = Interpreter(
             machine.plan,
             execution,
-            handlers=self.handlers if self.handlers_for is None else self.handlers_for(record),
+            handlers=self._handlers_of(record),
             clock=self.clock,
             ids=self.ids,
             partition=self.partition,
@@ -175,6 +180,8 @@ class DurableEngine:
             if self._children is None:
                 self._children = _FleetChildren(self)
             interp.map_runs = self._children
+            if self.spread_branches:
+                interp.fleet_tasks = self.fleet_tasks
         checkpoint = self.store.load_checkpoint(record.arn) if record.last_event_id else None
         if checkpoint is None:
             return interp.run()
@@ -183,6 +190,18 @@ class DurableEngine:
             # The execution's time limit counts again from the redrive.
             interp._add_timer(self.clock.now() + machine.plan.timeout_seconds, ("exec_timeout", None, ()))
         return interp.resume()
+
+    @property
+    def fleet_tasks(self) -> StoreFleetTasks:
+        """The fleet's queue of branch task invocations, which this worker helps run."""
+        if self._fleet_tasks is None:
+            self._fleet_tasks = StoreFleetTasks(
+                self.store, clock=self.clock, handlers_for=self._handlers_of, lease_seconds=self.lease_seconds
+            )
+        return self._fleet_tasks
+
+    def _handlers_of(self, record: ExecutionRecord) -> HandlerRegistry:
+        return self.handlers if self.handlers_for is None else self.handlers_for(record)
 
     # ------------------------------------------------------------------ stopping and redriving
 
@@ -319,7 +338,13 @@ class DurableEngine:
     # ------------------------------------------------------------------ working
 
     def work_once(self, *, limit: int = 1, listener: EventListener | None = None) -> int:
-        """Claim up to `limit` runnable executions and run each until it ends or parks."""
+        """Run one branch task the fleet posted, if any (they hold up executions already running);
+        else claim up to `limit` runnable executions and run each until it ends or parks.
+
+        Returns how many it ran (a task counts as one).
+        """
+        if self.spread_branches and self.fleet_tasks.run_one():
+            return 1
         claimed = self.store.claim(
             self.worker_id, lease_seconds=self.lease_seconds, limit=limit, now=self.clock.now()
         )
@@ -328,6 +353,12 @@ class DurableEngine:
             if execution is not None and execution.status is ExecutionStatus.RUNNING:
                 self.store.release(self.worker_id, record.arn)
         return len(claimed)
+
+
+def spreads_branches(store: Store, choice: bool | None) -> bool:
+    """Whether workers post Parallel branch tasks to the fleet: as asked, else on PostgreSQL, the
+    store of fleets (on SQLite, one machine's workers gain nothing from a round trip through the store)."""
+    return choice if choice is not None else store.url.startswith("postgresql")
 
 
 def redrive_checkpoint(
@@ -474,7 +505,11 @@ def run_workers(
             if until_idle:
                 with lock:
                     idle = busy[0] == 0
-                if idle and not engine.store.has_pending_work(engine.clock.now()):
+                if (
+                    idle
+                    and not engine.store.has_pending_work(engine.clock.now())
+                    and not (engine.spread_branches and engine.fleet_tasks.pending())
+                ):
                     stop.set()
                     return
             wake = engine.store.next_wake_at()

@@ -41,6 +41,7 @@ from asl.timestamps import parse_timestamp
 from engine.callbacks import Callbacks
 from engine.clock import Clock
 from engine.execution import Execution, ExecutionStatus
+from engine.fleet_tasks import FleetTasks, new_token
 from engine.handlers.base import HandlerRegistry, TaskRequest, classify
 from engine.history import HistoryEvent, JsonText, iso_format
 from engine.ids import IdSource, Partition
@@ -207,6 +208,9 @@ class Interpreter:
         self.map_runs: ChildExecutions | None = None
         #: Effects on child executions, performed once the checkpoint recording them is committed:
         #: children to create (their frames) and children to stop (their ARNs).
+        #: Where a fleet worker posts the Task invocations of Parallel branches, for any worker to
+        #: run (engine.fleet_tasks); None invokes every handler here.
+        self.fleet_tasks: FleetTasks | None = None
         self._spawning: list[Frame] = []
         self._stopping: list[str] = []
         self._child_definitions: dict[str, str] = {}
@@ -295,6 +299,13 @@ class Interpreter:
             return
         if self._awaiting and self._poll_callbacks():
             return
+        if (
+            self._awaiting
+            and self.fleet_tasks is not None
+            and self._awaits_fleet()
+            and self.fleet_tasks.run_one()
+        ):
+            return  # ran one of the fleet's jobs (perhaps one of ours) while the others run elsewhere
         if self._awaiting and (not self._timers or self._timers[0][0] - now > CALLBACK_POLL_SECONDS):
             if self.park_after is not None:  # a durable worker: the store wakes the execution up
                 self.parked_until = self._timers[0][0] if self._timers else None
@@ -742,6 +753,10 @@ class Interpreter:
             self._abort_children(frame.child_join)
         if frame.quiet or st is None:
             return
+        if frame.waiting == "fleet" and frame.task_token is not None:
+            self._awaiting.pop(frame.task_token, None)
+            if self.callbacks is not None:  # the worker that takes its job skips it
+                self.callbacks.time_out(frame.task_token, now=self.clock.now())
         if st.type in ("Task", "Wait", "Parallel", "Map") and frame.waiting:
             self._emit(frame, f"{st.type}StateAborted", None)
         if join.kind == "map":
@@ -979,6 +994,15 @@ class Interpreter:
             return
         if frame.task_token is not None and not self._mocked(st) and not self._issue_token(frame):
             return
+        if (
+            self.fleet_tasks is not None
+            and frame.task_token is None
+            and self.callbacks is not None
+            and _in_parallel_branch(frame)
+            and not self._mocked(st)
+        ):
+            self._post_to_fleet(frame, request)
+            return
         attempt = frame.attempt
         frame.waiting = "task"
         if timeout is None and not self._runnable and not self._in_flight:
@@ -1002,6 +1026,30 @@ class Interpreter:
         if timeout is not None:
             self._add_timer(self.clock.now() + float(timeout), ("task_timeout", frame, (attempt,)))
 
+    def _post_to_fleet(self, frame: Frame, request: TaskRequest) -> None:
+        """Post the invocation for any worker of the fleet and wait on its token (engine.fleet_tasks)."""
+        assert self.fleet_tasks is not None and self.callbacks is not None
+        token = new_token(self.ids.uuid4)
+        now = self.clock.now()
+        timeout = frame.task_timeout
+        self.callbacks.issue(
+            token,
+            self.execution.execution_arn,
+            frame.entered_id,
+            now=now,
+            timeout_at=now + float(timeout) if timeout else None,
+            heartbeat_seconds=None,
+        )
+        self.fleet_tasks.post(token, request)
+        frame.task_token = token
+        frame.waiting = "fleet"
+        self._awaiting[token] = (frame, frame.attempt)
+        if timeout is not None:
+            self._add_timer(now + float(timeout), ("task_timeout", frame, (frame.attempt,)))
+
+    def _awaits_fleet(self) -> bool:
+        return any(frame.waiting == "fleet" for frame, _ in self._awaiting.values())
+
     def _task_completed(self, frame: Frame, attempt: int, fut: Future[Any]) -> None:
         if not frame.alive or frame.attempt != attempt or frame.waiting != "task":
             return
@@ -1014,9 +1062,9 @@ class Interpreter:
             self._task_error(frame, StatesError("States.TaskFailed", f"{type(exc).__name__}: {exc}"))
 
     def _task_timed_out(self, frame: Frame, attempt: int, heartbeat: bool = False) -> None:
-        if not frame.alive or frame.attempt != attempt or frame.waiting not in ("task", "callback"):
+        if not frame.alive or frame.attempt != attempt or frame.waiting not in ("task", "callback", "fleet"):
             return
-        if frame.waiting == "callback" and frame.task_token is not None:
+        if frame.waiting in ("callback", "fleet") and frame.task_token is not None:
             self._awaiting.pop(frame.task_token, None)
             if self.callbacks is not None:
                 self.callbacks.time_out(frame.task_token, now=self.clock.now())
@@ -1148,7 +1196,7 @@ class Interpreter:
         if frame.alive and frame.waiting == "execution":
             self._child_execution_done(frame, outcome)
             return
-        if not frame.alive or frame.attempt != attempt or frame.waiting != "callback":
+        if not frame.alive or frame.attempt != attempt or frame.waiting not in ("callback", "fleet"):
             return
         if outcome.status is TaskTokenStatus.SUCCEEDED:
             self._task_result(frame, json.loads(outcome.output or "null"), answered=True)
@@ -1735,6 +1783,16 @@ def _batch_doc(items: list[Any], batch_input: Any, has_batch_input: bool) -> dic
         doc["BatchInput"] = batch_input
     doc["Items"] = items
     return doc
+
+
+def _in_parallel_branch(frame: Frame) -> bool:
+    """Is the frame part of a Parallel branch (itself, or nested in one)?"""
+    join = frame.join
+    while join is not None:
+        if join.kind == "parallel":
+            return True
+        join = join.frame.join
+    return False
 
 
 def _state_name(frame: Frame) -> str:

@@ -184,7 +184,8 @@ class Queues:
         return self.store.get_queue(resource_name(ref))
 
     def list_queues(self, prefix: str = "") -> list[QueueRecord]:
-        return self.store.list_queues(prefix)
+        """By name; queues only the engine makes (names SQS refuses, as a fleet's job queue) are left out."""
+        return [r for r in self.store.list_queues(prefix) if _NAME.match(r.name) or _FIFO_NAME.match(r.name)]
 
     def delete_queue(self, ref: str) -> None:
         self.store.delete_queue(resource_name(ref))

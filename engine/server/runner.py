@@ -23,7 +23,7 @@ from typing import Any
 import uvicorn
 
 from engine.config import StatelaneConfig
-from engine.durable import DurableEngine, default_worker_id, run_workers
+from engine.durable import DurableEngine, default_worker_id, run_workers, spreads_branches
 from engine.handlers.base import HandlerRegistry
 from engine.handlers.mocks import MockConfig, load_mock_config
 from engine.handlers.registry import build_registry
@@ -51,6 +51,8 @@ class ServerOptions:
     max_body_bytes: int = DEFAULT_MAX_BODY
     lease_seconds: float = 30.0
     park_after: float = 2.0
+    #: Post the Task invocations of Parallel branches for any worker of the fleet (None: on PostgreSQL).
+    spread_branches: bool | None = None
     partition: Partition = field(default_factory=Partition)
     #: Handlers to use instead of building them from `config` and `lambdas` (embedders, tests).
     handlers: HandlerRegistry | None = None
@@ -167,6 +169,7 @@ class StatelaneServer:
             return
         base = default_worker_id()
         options = self.options
+        spread = spreads_branches(self.store, options.spread_branches)
 
         def make(index: int) -> DurableEngine:
             return DurableEngine(
@@ -178,6 +181,7 @@ class StatelaneServer:
                 worker_id=f"{base}#serve{index}",
                 lease_seconds=options.lease_seconds,
                 park_after=options.park_after,
+                spread_branches=spread,
                 handlers_for=self.ctx.handlers_for if self.ctx.mocks is not None else None,
             )
 

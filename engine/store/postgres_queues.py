@@ -49,6 +49,7 @@ class PostgresQueues:
 
     _write: Callable[[], contextlib.AbstractContextManager[_Cur]]
     _read: Callable[[], contextlib.AbstractContextManager[_Cur]]
+    _notify: Callable[[_Cur], None]
 
     # ------------------------------------------------------------------ queues
 
@@ -95,7 +96,10 @@ class PostgresQueues:
             queues = {m.queue: _queue(cur, m.queue) for m in messages}
             for name in sorted(name for name, queue in queues.items() if queue.fifo):
                 queues[name] = _queue(cur, name, lock=True)
-            return [_send(cur, queues[m.queue], m, now) for m in messages]
+            sent = [_send(cur, queues[m.queue], m, now) for m in messages]
+            # Idle workers wake on it: a fleet's branch tasks are messages (engine.fleet_tasks).
+            self._notify(cur)
+            return sent
 
     def receive_queue_messages(
         self, name: str, *, max_messages: int, visibility_timeout: float, now: float

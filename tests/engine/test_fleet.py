@@ -2,7 +2,8 @@
 
 Several `statelane worker --db postgresql://...` processes share a few hundred standard
 executions (a Task, Waits, a Parallel holding a Map and a `.waitForTaskToken` callback
-that this test answers through the store). Workers are killed at random moments and
+that this test answers through the store). The Parallel's Task invocations run as jobs on
+any worker (a PostgreSQL fleet spreads branches). Workers are killed at random moments and
 restarted. Afterwards every execution finished with the right output and a complete,
 duplicate-free history, and no execution was ever held by two live workers at once,
 checked twice: against the store's lease log (every grant, renewal, release and commit,
@@ -55,7 +56,7 @@ MACHINE = {
         "Prepare": {
             "Type": "Task",
             "Resource": LAMBDA,
-            "Parameters": {"n.$": "$.n", "exe.$": "$$.Execution.Name"},
+            "Parameters": {"n.$": "$.n", "exe.$": "$$.Execution.Name", "step": "prepare"},
             "ResultPath": "$.prepared",
             "Next": "Pause",
         },
@@ -77,7 +78,11 @@ MACHINE = {
                                         "Resource": "arn:aws:states:::lambda:invoke",
                                         "Parameters": {
                                             "FunctionName": "work",
-                                            "Payload": {"n.$": "$", "exe.$": "$$.Execution.Name"},
+                                            "Payload": {
+                                                "n.$": "$",
+                                                "exe.$": "$$.Execution.Name",
+                                                "step": "item",
+                                            },
                                         },
                                         "OutputPath": "$.Payload.value",
                                         "End": True,
@@ -134,9 +139,10 @@ def _append(path, line):
 
 def work(event, context):
     log = os.environ["FLEET_RUNS"]
-    _append(log, f"S {os.getpid()} {time.time():.6f} {event['exe']} {context.aws_request_id}\\n")
+    where = f"{event['exe']} {context.aws_request_id} {event['step']}"
+    _append(log, f"S {os.getpid()} {time.time():.6f} {where}\\n")
     time.sleep(0.02)
-    _append(log, f"E {os.getpid()} {time.time():.6f} {event['exe']} {context.aws_request_id}\\n")
+    _append(log, f"E {os.getpid()} {time.time():.6f} {where}\\n")
     return {"value": event["n"] * 10}
 
 
@@ -355,19 +361,28 @@ def lease_violations(rows: list[tuple[Any, ...]]) -> tuple[list[str], int]:
     return bad, takeovers
 
 
-def run_overlaps(runs_log: Path, killed_at: dict[int, float]) -> list[str]:
-    """Task code of one execution running in two worker processes at overlapping times (store-independent)."""
-    started: dict[str, tuple[int, float, str]] = {}
-    intervals: dict[str, list[tuple[float, float, int]]] = defaultdict(list)
+def task_runs(runs_log: Path, killed_at: dict[int, float]) -> list[tuple[str, str, float, float, int]]:
+    """(execution, step, began, ended, pid) of every task invocation; one cut off by a kill ends then."""
+    started: dict[str, tuple[int, float, str, str]] = {}
+    runs = []
     for line in runs_log.read_text().splitlines():
-        kind, pid, at, exe, request = line.split()
+        kind, pid, at, exe, request, step = line.split()
         if kind == "S":
-            started[request] = (int(pid), float(at), exe)
+            started[request] = (int(pid), float(at), exe, step)
         else:
-            p, begin, exe = started.pop(request)
-            intervals[exe].append((begin, float(at), p))
-    for p, begin, exe in started.values():  # cut off by a kill
-        intervals[exe].append((begin, killed_at.get(p, begin), p))
+            p, begin, exe, step = started.pop(request)
+            runs.append((exe, step, begin, float(at), p))
+    runs += [(exe, step, begin, killed_at.get(p, begin), p) for p, begin, exe, step in started.values()]
+    return runs
+
+
+def run_overlaps(runs_log: Path, killed_at: dict[int, float]) -> list[str]:
+    """Task code that only an execution's own worker runs (its top-level Task) running in two worker
+    processes at overlapping times (store-independent). Tasks in Parallel branches run on any worker."""
+    intervals: dict[str, list[tuple[float, float, int]]] = defaultdict(list)
+    for exe, step, begin, end, pid in task_runs(runs_log, killed_at):
+        if step == "prepare":
+            intervals[exe].append((begin, end, pid))
     bad = []
     for exe, spans in intervals.items():
         spans.sort()
@@ -375,6 +390,15 @@ def run_overlaps(runs_log: Path, killed_at: dict[int, float]) -> list[str]:
             if p1 != p2 and b2 < e1:
                 bad.append(f"{exe}: pid {p1} ran {b1:.3f}-{e1:.3f}, pid {p2} from {b2:.3f}")
     return bad
+
+
+def spread_executions(runs_log: Path) -> int:
+    """Executions whose branch tasks (the Map's items in the Parallel) ran in more than one process."""
+    pids: dict[str, set[int]] = defaultdict(set)
+    for exe, step, _, _, pid in task_runs(runs_log, {}):
+        if step == "item":
+            pids[exe].add(pid)
+    return sum(len(p) > 1 for p in pids.values())
 
 
 # ------------------------------------------------------------------ the tests
@@ -415,6 +439,8 @@ def test_a_fleet_killed_at_random_loses_nothing_and_never_shares_an_execution(fl
         assert len(workers) > WORKERS, "the restarted workers never got any work"
         overlaps = run_overlaps(fleet.folder / "runs.log", fleet.killed_at)
         assert overlaps == [], "\n".join(overlaps[:20])
+        # Parallel branches spread over the fleet (a PostgreSQL fleet posts their tasks as jobs).
+        assert spread_executions(fleet.folder / "runs.log") > 0
     finally:
         answerer.done.set()
         store.close()

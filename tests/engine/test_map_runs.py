@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_store_postgres_fixtures import fresh_schema
+from test_store_postgres_fixtures import sqlite_or_postgres
 
 from engine.api import build_handlers
 from engine.clock import VirtualClock
@@ -81,12 +81,16 @@ class Lambdas:
     def __init__(self) -> None:
         self.calls: list[tuple[str, int]] = []
         self.failing: set[int] = set()
+        #: When set, every call waits here until as many calls run at once (proof that they overlap).
+        self.barrier: threading.Barrier | None = None
         self._lock = threading.Lock()
 
     def for_worker(self, worker: str) -> Callable[[Any, Any], Any]:
         def work(event: Any, context: Any) -> Any:
             with self._lock:
                 self.calls.append((worker, event["n"]))
+            if self.barrier is not None:
+                self.barrier.wait()
             if event["n"] in self.failing:
                 raise ValueError(f"item {event['n']} is broken")
             return {"n": event["n"], "square": event["n"] ** 2}
@@ -96,15 +100,8 @@ class Lambdas:
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    if request.param == "postgres":  # skips, saying why, without a server
-        with fresh_schema() as url:
-            s = open_store(url)
-            yield s
-            s.close()
-        return
-    s = open_store(f"sqlite:///{tmp_path}/fleet.db")
-    yield s
-    s.close()
+    with sqlite_or_postgres(request.param, tmp_path) as s:
+        yield s
 
 
 class Fleet:

@@ -12,8 +12,13 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from engine.store import Store
 
 SERVER_ENV = "STATELANE_TEST_POSTGRES"
 REQUIRE_ENV = "STATELANE_REQUIRE_POSTGRES"
@@ -78,3 +83,24 @@ def fresh_schema() -> Iterator[str]:
         yield with_schema(server_url(), schema)
     finally:
         drop_schema(schema)
+
+
+@contextmanager
+def sqlite_or_postgres(kind: str, folder: Path) -> Iterator[Store]:
+    """An open store of `kind` ("sqlite" in `folder`, or "postgres" in a fresh schema, which skips
+    saying why without a server), closed afterwards: the body of a fixture parametrised on both."""
+    from engine.store import open_store
+
+    if kind == "postgres":
+        with fresh_schema() as url:
+            store = open_store(url)
+            try:
+                yield store
+            finally:
+                store.close()
+        return
+    store = open_store(f"sqlite:///{folder}/fleet.db")
+    try:
+        yield store
+    finally:
+        store.close()
