@@ -15,6 +15,7 @@ history, or the row says what was wrong instead of a rate.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -92,51 +94,57 @@ def expected_output(n: int) -> dict[str, Any]:
 def measure(store_kind: str, workers: int, executions: int, concurrency: int) -> Measurement:
     from engine.durable import DurableEngine
     from engine.handlers.base import HandlerRegistry
-    from engine.store import open_store
 
     result = Measurement(store_kind, workers, executions, concurrency)
+    with fresh_store(store_kind) as (url, store):
+        engine = DurableEngine(store=store, handlers=HandlerRegistry())
+        for i in range(executions):
+            engine.start("fleet", DEFINITION, json.dumps({"n": i}), name=f"e{i:05d}", queued=True)
+        wall, result.problem = run_fleet(url, workers, concurrency)
+        if result.problem is not None:
+            return result
+        result.problem = _check(store, executions)
+        if result.problem is None:
+            result.wall_s = wall
+            result.executions_per_s = executions / wall
+            result.events_per_s = executions * EVENTS_PER_EXECUTION / wall
+    return result
+
+
+@contextlib.contextmanager
+def fresh_store(store_kind: str) -> Iterator[tuple[str, Any]]:
+    """(URL, open store) of a new SQLite file or a new PostgreSQL schema, removed afterwards."""
+    from engine.store import open_store
+
     with tempfile.TemporaryDirectory(prefix="statelane-fleet-") as directory:
         schema = f"fleet_{uuid.uuid4().hex[:12]}"
         url = postgres_url(schema) if store_kind == "postgres" else f"sqlite:///{directory}/fleet.db"
         store = open_store(url)
         try:
-            engine = DurableEngine(store=store, handlers=HandlerRegistry())
-            for i in range(executions):
-                engine.start("fleet", DEFINITION, json.dumps({"n": i}), name=f"e{i:05d}", queued=True)
-            command = [
-                str(STATELANE),
-                "worker",
-                "--db",
-                url,
-                "--lambdas",
-                str(HANDLERS_FILE),
-                "--until-idle",
-                "--concurrency",
-                str(concurrency),
-            ]
-            start = time.perf_counter()
-            processes = [
-                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                for _ in range(workers)
-            ]
-            errors = [p.communicate()[1].decode(errors="replace") for p in processes]
-            wall = time.perf_counter() - start
-            failed = [e for p, e in zip(processes, errors, strict=True) if p.returncode != 0]
-            if failed:
-                result.problem = (
-                    f"a worker failed: {failed[0].strip().splitlines()[-1] if failed[0] else '?'}"
-                )
-                return result
-            result.problem = _check(store, executions)
-            if result.problem is None:
-                result.wall_s = wall
-                result.executions_per_s = executions / wall
-                result.events_per_s = executions * EVENTS_PER_EXECUTION / wall
+            yield url, store
         finally:
             store.close()
             if store_kind == "postgres":
                 drop_schema(schema)
-    return result
+
+
+def run_fleet(
+    url: str, workers: int, concurrency: int, *, lambdas: Path = HANDLERS_FILE, extra: list[str] | None = None
+) -> tuple[float, str | None]:
+    """Start `workers` worker processes with `--until-idle` together; (seconds until the last exits,
+    what went wrong or None)."""
+    command = [str(STATELANE), "worker", "--db", url, "--lambdas", str(lambdas), "--until-idle"]
+    command += ["--concurrency", str(concurrency), *(extra or [])]
+    start = time.perf_counter()
+    processes = [
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for _ in range(workers)
+    ]
+    errors = [p.communicate()[1].decode(errors="replace") for p in processes]
+    wall = time.perf_counter() - start
+    failed = [e for p, e in zip(processes, errors, strict=True) if p.returncode != 0]
+    if failed:
+        return wall, f"a worker failed: {failed[0].strip().splitlines()[-1] if failed[0] else '?'}"
+    return wall, None
 
 
 def _check(store: Any, executions: int) -> str | None:

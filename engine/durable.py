@@ -338,13 +338,12 @@ class DurableEngine:
     # ------------------------------------------------------------------ working
 
     def work_once(self, *, limit: int = 1, listener: EventListener | None = None) -> int:
-        """Run one branch task the fleet posted, if any (they hold up executions already running);
-        else claim up to `limit` runnable executions and run each until it ends or parks.
+        """Claim up to `limit` runnable executions and run each until it ends or parks; with none to
+        claim, run one of the branch tasks the fleet posted, if any (an execution's own worker runs
+        them too while it waits, so they never depend on idle workers alone).
 
         Returns how many it ran (a task counts as one).
         """
-        if self.spread_branches and self.fleet_tasks.run_one():
-            return 1
         claimed = self.store.claim(
             self.worker_id, lease_seconds=self.lease_seconds, limit=limit, now=self.clock.now()
         )
@@ -352,6 +351,8 @@ class DurableEngine:
             execution = self.run_claimed(record, listener=listener)
             if execution is not None and execution.status is ExecutionStatus.RUNNING:
                 self.store.release(self.worker_id, record.arn)
+        if not claimed and self.spread_branches and self.fleet_tasks.run_one():
+            return 1
         return len(claimed)
 
 

@@ -174,3 +174,41 @@ def test_the_fleet_benchmark_checks_every_execution_it_times(
     assert row.events_per_s == pytest.approx(6 * fleet.EVENTS_PER_EXECUTION / row.wall_s)
     text = fleet.markdown([row], {"date": "d", "machine": "m", "executions": 6, "concurrency": 2, "runs": 1})
     assert f"| {store} | 2 |" in text
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_the_branches_benchmark_times_a_checked_parallel_spread_over_worker_processes(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks import branches
+
+    if store == "postgres":
+        require_server()
+        monkeypatch.setenv(POSTGRES_ENV, server_url())
+    row = branches.measure(store, 2, spread=True, branches=3, spin_ms=5)
+    assert row.problem is None
+    assert row.parallel_s is not None and row.parallel_s > 0
+    assert 1 <= row.processes <= 2
+    text = branches.markdown(
+        [row],
+        {
+            "date": "d",
+            "machine": "m",
+            "branches": 3,
+            "spin_ms": 5,
+            "cpu_s": 0.015,
+            "runs": 1,
+            "concurrency": 1,
+        },
+    )
+    assert f"| {store} | spread | 2 |" in text
+
+
+def test_the_branches_benchmark_reports_a_wrong_history_instead_of_a_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from benchmarks import branches
+
+    monkeypatch.setattr(branches, "events_expected", lambda n: 1)
+    row = branches.measure("sqlite", 1, spread=False, branches=2, spin_ms=1)
+    assert row.parallel_s is None and row.problem is not None and "history events" in row.problem
