@@ -400,10 +400,33 @@ def redrive_checkpoint(
     doc = dict(checkpoint)
     doc["frames"] = [dict(f, last=redriven_id) for f in checkpoint["frames"]]
     _respawn_children(doc["frames"], record.redrive_count + 1)
-    doc["timers"] = [t for t in checkpoint["timers"] if t[1][0] != "exec_timeout"]
+    invoked_again = _invoke_tasks_again(doc["frames"])
+    doc["timers"] = [
+        t
+        for t in checkpoint["timers"]
+        if t[1][0] != "exec_timeout" and not (t[1][0] in _TASK_TIMERS and t[1][1] in invoked_again)
+    ]
     doc["events"] = redriven_id
     doc["redrive"] = True
     return doc
+
+
+#: Timers that belong to one invocation of a task (they name its frame and attempt).
+_TASK_TIMERS = frozenset({"task_timeout", "heartbeat_check"})
+
+
+def _invoke_tasks_again(frames: list[dict[str, Any]]) -> set[int]:
+    """A redriven execution invokes the tasks that were in flight when it failed again, afresh: their
+    time limits count from the redrive, and a branch task posted to the fleet gets a new job and
+    token (its old job was dropped unrun, or its answer belongs to the failed run). The frames'
+    ids, whose old timers are dropped."""
+    again = set()
+    for fd in frames:
+        if fd["waiting"] == "fleet":
+            fd.update(waiting="task", task=[None, *fd["task"][1:]])
+        if fd["waiting"] == "task":
+            again.add(fd["id"])
+    return again
 
 
 def _respawn_children(frames: list[dict[str, Any]], redrive_count: int) -> None:

@@ -340,3 +340,24 @@ def test_a_job_carries_its_request_unchanged(parameters: Any, timeout: int | Non
 def test_a_job_body_it_did_not_write_is_refused() -> None:
     with pytest.raises(ValueError, match="not a fleet task job"):
         decode_job('{"token": 1}')
+
+
+def test_redrive_invokes_the_unfinished_branch_tasks_again_with_new_jobs(store: Store) -> None:
+    definition = machine(branch("A", 1, TimeoutSeconds=60), branch("B", 2))
+    fleet = Fleet(store)
+    fleet.lambdas.failing = {2}
+    arn = fleet.start(definition)
+    lonely(fleet.engines[0]).work_once()  # both jobs posted
+    # A worker takes A's job and dies; B's job fails the Parallel while A is still in flight.
+    assert store.receive_queue_messages(QUEUE, max_messages=1, visibility_timeout=600, now=fleet.clock.now())
+    helper = fleet.engines[1]
+    assert fleet.run(arn, [helper]).status is ExecutionStatus.FAILED
+    assert fleet.lambdas.calls == [("w2", 2)]
+
+    fleet.lambdas.failing = set()
+    helper.redrive(arn)
+    record = fleet.run(arn, [helper])
+    assert record.status is ExecutionStatus.SUCCEEDED, (record.error, record.cause)
+    assert output(record) == [{"n": 1, "square": 1}, {"n": 2, "square": 4}]
+    assert sorted(fleet.lambdas.calls) == [("w2", 1), ("w2", 2), ("w2", 2)]
+    well_formed(store.get_history(arn))
