@@ -363,7 +363,8 @@ class MemoryStore(MemoryQueues):
 
     def list_task_tokens(self, execution_arn: str) -> list[TaskTokenRecord]:
         with self._lock:
-            return [t for t in self._tokens.values() if t.execution_arn == execution_arn]
+            found = [t for t in self._tokens.values() if t.execution_arn == execution_arn]
+            return sorted(found, key=lambda t: (t.created_at, t.token))  # as the SQL stores order them
 
     def complete_task_token(self, token: str, outcome: TaskOutcome, *, now: float) -> TaskTokenRecord:
         with self._lock:
