@@ -33,11 +33,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Final, Protocol
 
-from asl.errors import StatesError
 from asl.json_text import dumps
 from engine.clock import Clock
 from engine.execution import ExecutionStatus
-from engine.handlers.base import HandlerRegistry, TaskRequest
+from engine.handlers.base import HandlerRegistry, TaskRequest, handler_failure
 from engine.queues.messages import md5_hex
 from engine.store import Store
 from engine.store.errors import ExecutionDoesNotExist, InvalidToken, TaskTokenError
@@ -105,15 +104,10 @@ def decode_job(body: str) -> tuple[str, TaskRequest]:
 def invoke(handlers: HandlerRegistry, request: TaskRequest) -> TaskOutcome:
     """Run the handler as the interpreter would, as the token's answer."""
     try:
-        result = handlers.resolve(request.resource).invoke(request)
-    except StatesError as err:
+        return TaskOutcome.success(dumps(handlers.resolve(request.resource).invoke(request)))
+    except Exception as exc:  # as in-process: its StatesError, or States.TaskFailed for a bug
+        err = handler_failure(exc)
         return TaskOutcome.failure(err.error, err.cause)
-    except Exception as exc:  # a handler bug fails the task, as it does in-process
-        return TaskOutcome.failure("States.TaskFailed", f"{type(exc).__name__}: {exc}")
-    try:
-        return TaskOutcome.success(dumps(result))
-    except (TypeError, ValueError) as exc:
-        return TaskOutcome.failure("States.TaskFailed", f"{type(exc).__name__}: {exc}")
 
 
 class StoreFleetTasks:

@@ -42,7 +42,7 @@ from engine.callbacks import Callbacks
 from engine.clock import Clock
 from engine.execution import Execution, ExecutionStatus
 from engine.fleet_tasks import FleetTasks, new_token
-from engine.handlers.base import HandlerRegistry, TaskRequest, classify
+from engine.handlers.base import HandlerRegistry, TaskRequest, classify, handler_failure
 from engine.history import HistoryEvent, JsonText, iso_format
 from engine.ids import IdSource, Partition
 from engine.map_runs import (
@@ -206,11 +206,11 @@ class Interpreter:
         #: Where Distributed Map iterations run as child executions (durable workers); None keeps
         #: them as quiet frames of this execution.
         self.map_runs: ChildExecutions | None = None
-        #: Effects on child executions, performed once the checkpoint recording them is committed:
-        #: children to create (their frames) and children to stop (their ARNs).
         #: Where a fleet worker posts the Task invocations of Parallel branches, for any worker to
         #: run (engine.fleet_tasks); None invokes every handler here.
         self.fleet_tasks: FleetTasks | None = None
+        #: Effects on child executions, performed once the checkpoint recording them is committed:
+        #: children to create (their frames) and children to stop (their ARNs).
         self._spawning: list[Frame] = []
         self._stopping: list[str] = []
         self._child_definitions: dict[str, str] = {}
@@ -1008,11 +1008,8 @@ class Interpreter:
         if timeout is None and not self._runnable and not self._in_flight:
             try:
                 result = handler.invoke(request)
-            except StatesError as err:
-                self._task_error(frame, err)
-                return
-            except Exception as exc:  # a handler bug must not crash the engine
-                self._task_error(frame, StatesError("States.TaskFailed", f"{type(exc).__name__}: {exc}"))
+            except Exception as exc:  # a StatesError, or a handler bug, which must not crash the engine
+                self._task_error(frame, handler_failure(exc))
                 return
             self._task_result(frame, result)
             return
@@ -1056,10 +1053,8 @@ class Interpreter:
         exc = fut.exception()
         if exc is None:
             self._task_result(frame, fut.result())
-        elif isinstance(exc, StatesError):
-            self._task_error(frame, exc)
         else:
-            self._task_error(frame, StatesError("States.TaskFailed", f"{type(exc).__name__}: {exc}"))
+            self._task_error(frame, handler_failure(exc))
 
     def _task_timed_out(self, frame: Frame, attempt: int, heartbeat: bool = False) -> None:
         if not frame.alive or frame.attempt != attempt or frame.waiting not in ("task", "callback", "fleet"):

@@ -44,6 +44,15 @@ class TaskHandler(Protocol):
         ...
 
 
+def handler_failure(exc: BaseException) -> StatesError:
+    """The error a task fails with when its handler raised `exc`: its own StatesError, or, for
+    anything else (a handler bug), States.TaskFailed naming the exception, so a bug never
+    crashes the engine."""
+    if isinstance(exc, StatesError):
+        return exc
+    return StatesError("States.TaskFailed", f"{type(exc).__name__}: {exc}")
+
+
 @dataclass(frozen=True, slots=True)
 class ResourceKind:
     """How a resource shows up in the history: legacy Lambda events or `Task*` events."""
